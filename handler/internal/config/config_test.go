@@ -1,0 +1,163 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	tenant = "11111111-1111-4111-8111-111111111111"
+	client = "22222222-2222-4222-8222-222222222222"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func localEnv(extra map[string]string) map[string]string {
+	m := map[string]string{
+		EnvTenantID:     tenant,
+		EnvClientID:     client,
+		EnvClientSecret: "s3cret",
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(localEnv(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		PublicBaseURL: "http://127.0.0.1:8080", Mode: ModeEntra, TenantID: tenant, ClientID: client,
+		AppIDURI: "api://" + client, AuthorityHost: "https://login.microsoftonline.com", APIScope: "user_impersonation",
+		ClientSecret: "s3cret", GraphBaseURL: "https://graph.microsoft.com",
+		GraphScopes: []string{"https://graph.microsoft.com/User.Read"}, TableName: "oauthstate",
+		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
+		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
+	}
+	if d := cmp.Diff(want, c); d != "" {
+		t.Errorf("Load() mismatch (-want +got):\n%s", d)
+	}
+	if got, want := c.ResourceURL(), "http://127.0.0.1:8080/mcp"; got != want {
+		t.Errorf("ResourceURL = %q, want %q", got, want)
+	}
+	if got, want := c.ResourceMetadataURL(), "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"; got != want {
+		t.Errorf("ResourceMetadataURL = %q, want %q", got, want)
+	}
+	if got, want := c.RequiredScopes(), []string{"api://" + client + "/user_impersonation"}; !cmp.Equal(got, want) {
+		t.Errorf("RequiredScopes = %q, want %q", got, want)
+	}
+}
+
+func TestLoadPortAndHost(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        map[string]string
+		port       int
+		behindHost bool
+		base       string
+	}{
+		{"host sets the port", map[string]string{EnvPort: "40123"}, 40123, true, "http://127.0.0.1:40123"},
+		{"PORT fallback", map[string]string{EnvPortFallback: "9000"}, 9000, false, "http://127.0.0.1:9000"},
+		{"host port wins over PORT", map[string]string{EnvPort: "1234", EnvPortFallback: "9000"}, 1234, true, "http://127.0.0.1:1234"},
+		{"explicit not behind host", map[string]string{EnvPort: "1234", EnvBehindHost: "false"}, 1234, false, "http://127.0.0.1:1234"},
+		{"base url trailing slash trimmed", map[string]string{EnvPublicBaseURL: "https://apim.example.net/"}, 8080, false, "https://apim.example.net"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(env(localEnv(tt.env)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Port != tt.port || c.BehindHost != tt.behindHost || c.PublicBaseURL != tt.base {
+				t.Errorf("got port %d behind %v base %q, want %d %v %q", c.Port, c.BehindHost, c.PublicBaseURL, tt.port, tt.behindHost, tt.base)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	azure := map[string]string{"WEBSITE_INSTANCE_ID": "abc"}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // every one must be named in the single error
+	}{
+		{"nothing set", map[string]string{}, []string{EnvTenantID + ": required", EnvClientID + ": required", EnvClientSecret + ": required outside Azure"}},
+		{"bad guids", map[string]string{EnvTenantID: "common", EnvClientID: "x", EnvClientSecret: "s"}, []string{EnvTenantID, EnvClientID}},
+		{"bad mode", localEnv(map[string]string{EnvAuthMode: "both"}), []string{EnvAuthMode}},
+		{"http authority", localEnv(map[string]string{EnvAuthorityHost: "http://login.example"}), []string{EnvAuthorityHost}},
+		{"http public base not loopback", localEnv(map[string]string{EnvPublicBaseURL: "http://example.com"}), []string{EnvPublicBaseURL}},
+		{"base with query", localEnv(map[string]string{EnvPublicBaseURL: "https://example.com/?a=b"}), []string{EnvPublicBaseURL}},
+		{"bad port", localEnv(map[string]string{EnvPort: "http"}), []string{EnvPort}},
+		{"bad durations", localEnv(map[string]string{EnvAccessTokenTTL: "forever", EnvAuthCodeTTL: "1h"}), []string{EnvAccessTokenTTL, EnvAuthCodeTTL}},
+		{"bad log", localEnv(map[string]string{EnvLogLevel: "loud", EnvLogFormat: "xml"}), []string{EnvLogLevel, EnvLogFormat}},
+		{"bad table name", localEnv(map[string]string{EnvTableName: "oauth-state"}), []string{EnvTableName}},
+		{"both storage settings", localEnv(map[string]string{EnvTableEndpoint: "https://a.table.core.windows.net", EnvTableConnString: "x"}), []string{EnvTableEndpoint}},
+		{"previous key without current", localEnv(map[string]string{EnvSigningKeyPrevious: "x", EnvSealingKeyPrevious: "y"}), []string{EnvSigningKeyPrevious, EnvSealingKeyPrevious}},
+		{"missing CA file", localEnv(map[string]string{EnvUpstreamCAFile: "/nonexistent/ca.pem"}), []string{EnvUpstreamCAFile}},
+		{"scope with space", localEnv(map[string]string{EnvMCPScope: "a b"}), []string{EnvMCPScope}},
+		{"secret in Azure", merge(localEnv(nil), azure, map[string]string{EnvPublicBaseURL: "https://x.azure-api.net"}), []string{EnvClientSecret + ": must not be set in Azure", EnvManagedIdentityID + ": required in Azure"}},
+		{"azure proxy needs storage and keys", merge(azure, map[string]string{EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client, EnvAuthMode: "proxy"}),
+			[]string{EnvPublicBaseURL + ": required in Azure", EnvTableEndpoint, EnvSigningKey, EnvSealingKey}},
+		{"azure http base", merge(azure, map[string]string{EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client, EnvPublicBaseURL: "http://127.0.0.1"}), []string{EnvPublicBaseURL}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.env))
+			if err == nil {
+				t.Fatal("Load() = nil error, want one")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not name %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestAzureValid(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"WEBSITE_SITE_NAME": "func-x", EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client,
+		EnvPublicBaseURL: "https://apim-x.azure-api.net", EnvAuthMode: "proxy", EnvTableEndpoint: "https://st.table.core.windows.net",
+		EnvSigningKey: "k", EnvSealingKey: "s", EnvPort: "31000",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.InAzure || !c.LogJSON || !c.BehindHost {
+		t.Errorf("InAzure %v LogJSON %v BehindHost %v, want all true", c.InAzure, c.LogJSON, c.BehindHost)
+	}
+	for _, name := range RequiredInAzure(ModeProxy) {
+		if !contains(Settings(), name) {
+			t.Errorf("RequiredInAzure names %s, which Settings does not list", name)
+		}
+	}
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

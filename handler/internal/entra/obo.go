@@ -1,0 +1,166 @@
+package entra
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// ErrConsentRequired means Entra refused On-Behalf-Of because the user or
+// an administrator has not consented to the downstream permission
+// (AADSTS65001, suberror consent_required). URL is where to grant it.
+type ErrConsentRequired struct {
+	URL    string
+	Detail string
+}
+
+func (e *ErrConsentRequired) Error() string {
+	return "consent required for the downstream API; grant it at " + e.URL
+}
+
+// OBO exchanges a user assertion for a downstream token with the
+// On-Behalf-Of grant, authenticating as our app registration with a
+// federated credential (a managed-identity token as client assertion) in
+// Azure or a client secret locally. Credentials are cached per assertion so
+// azidentity's own token cache is reused across requests by the same user.
+type OBO struct {
+	AuthorityHost string
+	TenantID      string
+	ClientID      string
+	// Exactly one of ClientSecret and ClientAssertion is set.
+	ClientSecret    string
+	ClientAssertion func(ctx context.Context) (string, error)
+	HTTPClient      *http.Client
+	// MaxCached bounds the credential cache.
+	MaxCached int
+
+	mu    sync.Mutex
+	creds map[[32]byte]cachedCred
+}
+
+type cachedCred struct {
+	cred    azcore.TokenCredential
+	expires time.Time
+}
+
+// ManagedIdentityAssertion returns a ClientAssertion callback that gets a
+// token for api://AzureADTokenExchange from the user-assigned managed
+// identity: the federated identity credential on the app registration
+// trusts exactly that token, so no secret exists in Azure.
+func ManagedIdentityAssertion(miClientID string, client *http.Client) (func(context.Context) (string, error), error) {
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ID:            azidentity.ClientID(miClientID),
+		ClientOptions: azcore.ClientOptions{Transport: client},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (string, error) {
+		tk, err := mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"api://AzureADTokenExchange/.default"}})
+		return tk.Token, err
+	}, nil
+}
+
+// Token returns a downstream access token for scopes on behalf of the user
+// whose Entra access token is assertion (its aud must be our app).
+func (o *OBO) Token(ctx context.Context, assertion string, assertionExpiry time.Time, scopes []string) (string, error) {
+	cred, err := o.credential(assertion, assertionExpiry)
+	if err != nil {
+		return "", err
+	}
+	tk, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: scopes})
+	if err != nil {
+		return "", o.classify(err, scopes)
+	}
+	return tk.Token, nil
+}
+
+func (o *OBO) credential(assertion string, expiry time.Time) (azcore.TokenCredential, error) {
+	key := sha256.Sum256([]byte(assertion))
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if c, ok := o.creds[key]; ok && now.Before(c.expires) {
+		return c.cred, nil
+	}
+	opts := &azidentity.OnBehalfOfCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: o.AuthorityHost + "/"},
+			Transport: o.HTTPClient,
+			Retry:     policy.RetryOptions{MaxRetries: 1, TryTimeout: 10 * time.Second},
+		},
+		// The authority is configured, not discovered: instance discovery
+		// would call login.microsoftonline.com even for the emulator.
+		DisableInstanceDiscovery: true,
+	}
+	var cred azcore.TokenCredential
+	var err error
+	if o.ClientAssertion != nil {
+		cred, err = azidentity.NewOnBehalfOfCredentialWithClientAssertions(o.TenantID, o.ClientID, assertion, o.ClientAssertion, opts)
+	} else {
+		cred, err = azidentity.NewOnBehalfOfCredentialWithSecret(o.TenantID, o.ClientID, assertion, o.ClientSecret, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.creds == nil {
+		o.creds = make(map[[32]byte]cachedCred)
+	}
+	max := o.MaxCached
+	if max <= 0 {
+		max = 1024
+	}
+	if len(o.creds) >= max {
+		o.evict(now)
+	}
+	o.creds[key] = cachedCred{cred: cred, expires: expiry}
+	return cred, nil
+}
+
+// evict drops expired entries, and if that frees nothing, an arbitrary half:
+// a bounded cache matters more here than a perfect LRU.
+func (o *OBO) evict(now time.Time) {
+	for k, c := range o.creds {
+		if !now.Before(c.expires) {
+			delete(o.creds, k)
+		}
+	}
+	n := len(o.creds) / 2
+	for k := range o.creds {
+		if len(o.creds) <= n {
+			break
+		}
+		delete(o.creds, k)
+	}
+}
+
+// classify turns Entra's consent answers into ErrConsentRequired. azidentity
+// puts Entra's JSON error body into the error text, which is the only
+// stable place to read error_codes and suberror from.
+func (o *OBO) classify(err error, scopes []string) error {
+	msg := err.Error()
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && (strings.Contains(msg, "AADSTS65001") || strings.Contains(msg, "consent_required")) {
+		return &ErrConsentRequired{URL: o.ConsentURL(scopes), Detail: "AADSTS65001"}
+	}
+	return fmt.Errorf("on-behalf-of: %w", err)
+}
+
+// ConsentURL is the v2 admin-consent URL for the downstream scopes: Entra
+// requires consent to them for On-Behalf-Of, and only an interactive grant
+// can give it.
+func (o *OBO) ConsentURL(scopes []string) string {
+	q := url.Values{"client_id": {o.ClientID}, "scope": {strings.Join(scopes, " ")}}
+	return o.AuthorityHost + "/" + o.TenantID + "/v2.0/adminconsent?" + q.Encode()
+}

@@ -1,0 +1,87 @@
+package resource
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMetadataGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		m      Metadata
+	}{
+		{"entra mode", "prm-entra.golden.json", Metadata{
+			Resource:             "https://apim-x.azure-api.net/mcp",
+			AuthorizationServers: []string{"https://login.microsoftonline.com/11111111-1111-4111-8111-111111111111/v2.0"},
+			ScopesSupported:      []string{"api://22222222-2222-4222-8222-222222222222/user_impersonation"},
+			ResourceName:         "MCP server on Azure Functions",
+		}},
+		{"proxy mode", "prm-proxy.golden.json", Metadata{
+			Resource:             "https://apim-x.azure-api.net/mcp",
+			AuthorizationServers: []string{"https://apim-x.azure-api.net"},
+			ScopesSupported:      []string{"mcp:tools"},
+			ResourceName:         "MCP server on Azure Functions",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := MetadataHandler(tt.m)
+			for _, path := range []string{"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"} {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				if rec.Code != http.StatusOK {
+					t.Fatalf("GET %s = %d", path, rec.Code)
+				}
+				if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "*" {
+					t.Errorf("Access-Control-Allow-Origin = %q, want *", got)
+				}
+				if got := rec.Header().Get("Content-Type"); got != "application/json" {
+					t.Errorf("Content-Type = %q", got)
+				}
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, rec.Body.Bytes(), "", "  "); err != nil {
+					t.Fatal(err)
+				}
+				pretty.WriteByte('\n')
+				golden(t, tt.golden, pretty.Bytes())
+			}
+		})
+	}
+}
+
+func TestMetadataMethods(t *testing.T) {
+	h := MetadataHandler(Metadata{Resource: "https://x/mcp"})
+	for method, want := range map[string]int{"HEAD": 200, "OPTIONS": 204, "POST": 405, "DELETE": 405} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, "/.well-known/oauth-protected-resource/mcp", nil))
+		if rec.Code != want {
+			t.Errorf("%s = %d, want %d", method, rec.Code, want)
+		}
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s mismatch:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound: no such record, or it has expired (Table Storage has no
+	// TTL, so expiry is checked on every read), or it was already taken.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: Create* found a record with the same key.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrConflict: an Update* lost a race (the ETag no longer matches).
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable wraps failures of the backing service (timeouts,
+	// connection refused, 5xx); handlers answer 503 temporarily_unavailable.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is the whole state of the authorization server. Implementations are
+// safe for concurrent use by many goroutines and many instances (the Table
+// backend), and every Take* succeeds for exactly one caller.
+//
+// Records with a non-zero ExpiresAt in the past are treated as absent by
+// every read. DeleteExpired removes them for good; until then an expired
+// record still holds its key, so Create* may report ErrAlreadyExists for it
+// (keys are random or hashes, so this does not happen in practice).
+//
+// What a backend keeps: times to 100 ns (the resolution of Table Storage's
+// Edm.DateTime) and in UTC; nil and empty slices alike (both read back as
+// nil). Records are values: nothing the caller does to a slice it passed in
+// or got back changes what is stored.
+type Store interface {
+	// CreateClient stores a new registration; ErrAlreadyExists if the ID is taken.
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+
+	// PutAuthRequest stores an authorization request between /authorize,
+	// /consent and /callback; its ID is the random upstream `state`.
+	PutAuthRequest(ctx context.Context, a AuthRequest) error
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	// TakeAuthRequest reads and deletes it (single use, conditional delete).
+	TakeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+
+	// PutConsent creates or replaces a consent record.
+	PutConsent(ctx context.Context, c Consent) error
+	GetConsent(ctx context.Context, key string) (Consent, error)
+
+	PutCode(ctx context.Context, c Code) error
+	// TakeCode reads and deletes the code (single use: exactly one of any
+	// number of concurrent callers gets it, the rest get ErrNotFound).
+	TakeCode(ctx context.Context, hash string) (Code, error)
+
+	// CreateGrant stores a new grant; ErrAlreadyExists if the ID is taken.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns the grant with its current ETag.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// UpdateGrant replaces the grant if g.ETag still matches (ErrConflict if
+	// not, or if g.ETag is empty; ErrNotFound if it is gone). The stored ETag
+	// changes, so read the grant again before a second update.
+	UpdateGrant(ctx context.Context, g Grant) error
+	// DeleteGrant revokes the grant and with it every refresh token and
+	// access token that points to it. Deleting a missing grant is not an error.
+	// The grant's refresh tokens are deleted too; access tokens die because
+	// their grant can no longer be read.
+	DeleteGrant(ctx context.Context, id string) error
+
+	PutRefresh(ctx context.Context, r RefreshToken) error
+	// GetRefresh returns the refresh token record with its current ETag.
+	GetRefresh(ctx context.Context, hash string) (RefreshToken, error)
+	// UpdateRefresh replaces the record if r.ETag still matches (ErrConflict
+	// if not, ErrNotFound if it is gone). Used to mark a token as rotated
+	// exactly once.
+	UpdateRefresh(ctx context.Context, r RefreshToken) error
+	// DeleteRefresh deletes one refresh token; a missing one is not an error.
+	DeleteRefresh(ctx context.Context, hash string) error
+
+	// DeleteExpired removes every record whose ExpiresAt is before now and
+	// returns how many it removed.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// Client is a registered OAuth client (RFC 7591 §2). Registrations made at
+// /register never expire (ExpiresAt zero).
+type Client struct {
+	ID                      string
+	SecretHash              string // hex SHA-256 of the client secret; empty for public clients
+	Name                    string
+	RedirectURIs            []string
+	GrantTypes              []string
+	ResponseTypes           []string
+	TokenEndpointAuthMethod string // "none", "client_secret_post", "client_secret_basic"
+	ApplicationType         string // "native" or "web"
+	Scope                   string
+	ClientURI               string
+	LogoURI                 string
+	CreatedAt               time.Time
+	ExpiresAt               time.Time // zero: never
+}
+
+// AuthRequest is an authorization request in flight (DESIGN §4: /authorize →
+// /consent → Entra → /callback). ID is random and is sent to Entra as state.
+type AuthRequest struct {
+	ID                 string
+	ClientID           string
+	RedirectURI        string
+	State              string // the client's state, returned verbatim
+	Scope              string
+	Resource           string
+	CodeChallenge      string // S256 challenge from the client
+	UpstreamVerifier   string // our PKCE verifier for the Entra leg
+	Nonce              string // OIDC nonce sent to Entra, checked in the id token
+	BrowserBindingHash string // hex SHA-256 of the cookie that binds the flow to one browser
+	Approved           bool   // consent given; only then may the upstream leg start
+	CreatedAt          time.Time
+	ExpiresAt          time.Time
+}
+
+// Consent remembers that a browser approved a client and redirect URI.
+// Key is derived from the browser's consent cookie, client ID and redirect URI.
+type Consent struct {
+	Key         string
+	ClientID    string
+	RedirectURI string
+	Scope       string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Code is an authorization code (OAuth 2.1 §4.1.2), stored under its hash.
+type Code struct {
+	Hash          string
+	ClientID      string
+	RedirectURI   string
+	CodeChallenge string
+	Resource      string
+	Scope         string
+	GrantID       string
+	Subject       string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// Grant is one user's authorization of one client: the refresh-token family
+// and the sealed upstream Entra tokens (DESIGN §5). Access tokens carry its ID.
+type Grant struct {
+	ID       string
+	ClientID string
+	Subject  string // Entra oid
+	Name     string
+	Username string // preferred_username
+	TenantID string
+	Scope    string
+	Resource string
+	// Upstream is the AES-256-GCM sealed JSON of the Entra tokens; the key
+	// id travels inside the sealed blob so keys can rotate.
+	Upstream          []byte
+	UpstreamExpiresAt time.Time
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	ETag              string // set by reads; checked by UpdateGrant
+}
+
+// RefreshToken is one refresh token of a grant's family, stored under its
+// hash. RotatedAt is set when it was exchanged; within the grace window it
+// may be exchanged again, after it reuse revokes the family.
+type RefreshToken struct {
+	Hash      string
+	GrantID   string
+	ClientID  string
+	Scope     string
+	RotatedAt time.Time // zero: not yet used
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	ETag      string
+}
