@@ -184,6 +184,10 @@ func Load(getenv func(string) string) (Config, error) {
 	switch {
 	case c.PublicBaseURL == "" && c.InAzure:
 		bad(EnvPublicBaseURL, "required in Azure (the APIM gateway URL)")
+	case c.PublicBaseURL == "" && c.BehindHost:
+		// Under `func start` clients talk to the host, whose default port
+		// is 7071; our own port is a private one the host picked.
+		c.PublicBaseURL = "http://127.0.0.1:7071"
 	case c.PublicBaseURL == "":
 		c.PublicBaseURL = fmt.Sprintf("http://127.0.0.1:%d", c.Port)
 	default:

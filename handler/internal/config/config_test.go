@@ -64,9 +64,9 @@ func TestLoadPortAndHost(t *testing.T) {
 		behindHost bool
 		base       string
 	}{
-		{"host sets the port", map[string]string{EnvPort: "40123"}, 40123, true, "http://127.0.0.1:40123"},
+		{"host sets the port; clients use func start's", map[string]string{EnvPort: "40123"}, 40123, true, "http://127.0.0.1:7071"},
 		{"PORT fallback", map[string]string{EnvPortFallback: "9000"}, 9000, false, "http://127.0.0.1:9000"},
-		{"host port wins over PORT", map[string]string{EnvPort: "1234", EnvPortFallback: "9000"}, 1234, true, "http://127.0.0.1:1234"},
+		{"host port wins over PORT", map[string]string{EnvPort: "1234", EnvPortFallback: "9000"}, 1234, true, "http://127.0.0.1:7071"},
 		{"explicit not behind host", map[string]string{EnvPort: "1234", EnvBehindHost: "false"}, 1234, false, "http://127.0.0.1:1234"},
 		{"base url trailing slash trimmed", map[string]string{EnvPublicBaseURL: "https://apim.example.net/"}, 8080, false, "https://apim.example.net"},
 	}
