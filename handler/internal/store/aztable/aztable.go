@@ -1,0 +1,190 @@
+// Package aztable is the store.Store on Azure Table Storage (Azurite
+// locally), the state every Functions instance shares (DESIGN §6).
+//
+// One table holds everything: PartitionKey is the record kind, RowKey the
+// record's key (see rowKey), and every lookup is a point read. Table Storage
+// has no TTL, so reads check ExpiresAt and DeleteExpired purges
+// (reference/azure.md §5). Single use and rotation rely on ETags: a Take is
+// a read plus a delete with If-Match, an update is a replace with If-Match,
+// so of two racing callers the service lets exactly one through.
+package aztable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store backed by one table. It is safe for concurrent use
+// and holds no state of its own beyond configuration, so any number of
+// instances can share the table.
+type Store struct {
+	client  *aztables.Client
+	now     func() time.Time
+	timeout time.Duration
+	copts   *aztables.ClientOptions // used only by the NewFrom* constructors
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that reads compare ExpiresAt with (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithTimeout bounds each operation, retries included (default 5 s). When it
+// runs out the operation fails with an error wrapping store.ErrUnavailable.
+func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
+
+// WithClientOptions replaces the SDK options that NewFromConnectionString
+// and NewFromEndpoint build their client with (default: few, short retries;
+// see defaultClientOptions). New ignores it.
+func WithClientOptions(o *aztables.ClientOptions) Option { return func(s *Store) { s.copts = o } }
+
+// New returns a Store on the table client points at. It makes no network
+// call: the table is created by the first operation that finds it missing,
+// so a cold start costs nothing (DESIGN §12).
+func New(client *aztables.Client, opts ...Option) *Store {
+	s := &Store{client: client, now: time.Now, timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// NewFromConnectionString returns a Store on table in the account of a
+// storage connection string with an account key, such as Azurite's
+//
+//	DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=…;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;
+//
+// "UseDevelopmentStorage=true" is accepted too and means Azurite on its
+// default port: the SDK's parser requires AccountName and does not know it
+// (azure.md §5).
+func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, error) {
+	s := New(nil, opts...)
+	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), s.clientOptions())
+	if err != nil {
+		return nil, fmt.Errorf("aztable: %w", err)
+	}
+	s.client = svc.NewClient(table)
+	return s, nil
+}
+
+// NewFromEndpoint returns a Store on table at a Table service endpoint,
+// such as https://<account>.table.core.windows.net, authorised with an
+// Entra token (in Azure: the app's managed identity with the Storage Table
+// Data Contributor role). The SDK sends tokens only over https, so Azurite
+// needs NewFromConnectionString.
+func NewFromEndpoint(endpoint, table string, cred azcore.TokenCredential, opts ...Option) (*Store, error) {
+	s := New(nil, opts...)
+	c, err := aztables.NewClient(strings.TrimSuffix(endpoint, "/")+"/"+table, cred, s.clientOptions())
+	if err != nil {
+		return nil, fmt.Errorf("aztable: %w", err)
+	}
+	s.client = c
+	return s, nil
+}
+
+// azuriteConnectionString is Azurite's well-known account (public, not a
+// secret) on its default table port.
+const azuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+
+// expandConnectionString tidies what the SDK's strict parser rejects:
+// UseDevelopmentStorage=true, blanks around parts, and empty parts.
+func expandConnectionString(connStr string) string {
+	var parts []string
+	for _, p := range strings.Split(connStr, ";") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if strings.EqualFold(strings.ReplaceAll(p, " ", ""), "UseDevelopmentStorage=true") {
+			return azuriteConnectionString
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ";")
+}
+
+func (s *Store) clientOptions() *aztables.ClientOptions {
+	if s.copts != nil {
+		return s.copts
+	}
+	return defaultClientOptions()
+}
+
+// defaultClientOptions keep the SDK's retries short. Its defaults (3 retries,
+// back-off from 800 ms) would spend the whole operation timeout retrying a
+// dead endpoint; two quick retries ride out a blip, and the operation
+// timeout still bounds the total.
+func defaultClientOptions() *aztables.ClientOptions {
+	return &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Retry: policy.RetryOptions{
+			MaxRetries:    2,
+			RetryDelay:    50 * time.Millisecond,
+			MaxRetryDelay: 400 * time.Millisecond,
+		},
+	}}
+}
+
+// call runs one SDK request (f) and maps its error onto the store's. If the
+// table does not exist yet it creates it and runs f once more: creating it
+// lazily keeps start-up free of network calls.
+func (s *Store) call(ctx context.Context, f func(context.Context) error) error {
+	err := f(ctx)
+	if hasCode(err, aztables.TableNotFound) {
+		_, err = s.client.CreateTable(ctx, nil)
+		if err == nil || hasCode(err, aztables.TableAlreadyExists) {
+			err = f(ctx)
+		}
+	}
+	return mapError(err)
+}
+
+// withTimeout gives one store operation its bounded wait.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func hasCode(err error, code aztables.TableErrorCode) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.ErrorCode == string(code)
+}
+
+// mapError turns SDK errors into the store's: 404 is ErrNotFound, 409 on an
+// insert ErrAlreadyExists, 412 (If-Match failed) ErrConflict. Throttling,
+// 5xx and anything that never got an answer (refused connection, timeout)
+// are ErrUnavailable, which handlers answer with 503. Other 4xx are bugs or
+// misconfiguration and stay plain errors.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	switch {
+	case re.StatusCode == http.StatusNotFound:
+		return store.ErrNotFound
+	case re.StatusCode == http.StatusConflict && re.ErrorCode == string(aztables.EntityAlreadyExists):
+		return store.ErrAlreadyExists
+	case re.StatusCode == http.StatusPreconditionFailed:
+		return store.ErrConflict
+	case re.StatusCode == http.StatusRequestTimeout, re.StatusCode == http.StatusTooManyRequests,
+		re.StatusCode >= 500:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("aztable: %w", err)
+}

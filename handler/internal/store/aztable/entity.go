@@ -1,0 +1,196 @@
+package aztable
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf16"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// Partition keys, one per record kind.
+const (
+	kindClient  = "client"
+	kindAuthReq = "authreq"
+	kindConsent = "consent"
+	kindCode    = "code"
+	kindGrant   = "grant"
+	kindRefresh = "refresh"
+)
+
+// Property size limits of Table Storage (azure.md §5): 64 KiB per string
+// (UTF-16, so 32K code units) and per binary value.
+const (
+	maxStringUnits = 32 << 10
+	maxBinary      = 64 << 10
+	maxPlainKey    = 256
+)
+
+// rowKey maps a record key to a RowKey. Keys made only of [A-Za-z0-9._-]
+// (hashes, random IDs) are used as they are, which keeps the table readable
+// in Storage Explorer. Anything else (client IDs that are URLs, say) may
+// hold characters Table Storage forbids in keys (/ \ # ? and control
+// characters) or be longer than 1 KiB, so it becomes "~" + the base64url
+// SHA-256 of the key; "~" never occurs in a plain key, so the two forms
+// cannot collide. The key itself is stored in a property and compared on
+// read, so the mapping need not be reversible. Plain keys also never hold a
+// single quote, which the SDK escapes inconsistently between URL and body.
+func rowKey(key string) string {
+	if plainKey(key) {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "~" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func plainKey(key string) bool {
+	if key == "" || len(key) > maxPlainKey {
+		return false
+	}
+	for _, c := range []byte(key) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// props collects an entity's properties. Zero values are left out: an
+// absent property reads back as the zero value, entities stay small, and a
+// zero ExpiresAt (never expires) is absent, so DeleteExpired's filter skips
+// it; Edm.DateTime could not hold year 1 anyway (it starts in 1601).
+type props struct {
+	m   map[string]any
+	err error
+}
+
+func newProps() *props { return &props{m: map[string]any{}} }
+
+func (p *props) str(name, v string) {
+	if v == "" {
+		return
+	}
+	if len(v) > maxStringUnits && len(utf16.Encode([]rune(v))) > maxStringUnits {
+		p.fail(fmt.Errorf("aztable: %s is longer than Table Storage's 64 KiB", name))
+		return
+	}
+	p.m[name] = v
+}
+
+// strs stores a slice as a JSON string: Table Storage has no array type.
+func (p *props) strs(name string, v []string) {
+	if len(v) == 0 {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		p.fail(err)
+		return
+	}
+	p.str(name, string(b))
+}
+
+func (p *props) bin(name string, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	if len(v) > maxBinary {
+		p.fail(fmt.Errorf("aztable: %s is %d bytes, more than Table Storage's 64 KiB", name, len(v)))
+		return
+	}
+	p.m[name] = aztables.EDMBinary(v)
+}
+
+// time stores v as Edm.DateTime. The SDK writes 7 fractional digits and a
+// literal Z without converting, so v must be made UTC first; anything finer
+// than 100 ns is cut off, as the store.Store contract allows.
+func (p *props) time(name string, v time.Time) {
+	if !v.IsZero() {
+		p.m[name] = aztables.EDMDateTime(v.UTC())
+	}
+}
+
+func (p *props) bool(name string, v bool) {
+	if v {
+		p.m[name] = true
+	}
+}
+
+func (p *props) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// entity encodes the properties as the JSON body the SDK expects.
+func (p *props) entity(kind, key string) ([]byte, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	return json.Marshal(aztables.EDMEntity{
+		Entity:     aztables.Entity{PartitionKey: kind, RowKey: rowKey(key)},
+		Properties: p.m,
+	})
+}
+
+// fields reads properties back; a missing one is the zero value and a value
+// of the wrong type is an error.
+type fields struct {
+	m   map[string]any
+	err error
+}
+
+func decodeFields(b []byte) (*fields, error) {
+	var e aztables.EDMEntity
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("aztable: decode entity: %w", err)
+	}
+	return &fields{m: e.Properties}, nil
+}
+
+func field[T any](f *fields, name string) T {
+	var zero T
+	v, ok := f.m[name]
+	if !ok {
+		return zero
+	}
+	t, ok := v.(T)
+	if !ok && f.err == nil {
+		f.err = fmt.Errorf("aztable: property %s is %T, want %T", name, v, zero)
+	}
+	return t
+}
+
+func (f *fields) str(name string) string { return field[string](f, name) }
+func (f *fields) bool(name string) bool  { return field[bool](f, name) }
+
+func (f *fields) time(name string) time.Time {
+	if _, ok := f.m[name]; !ok {
+		return time.Time{}
+	}
+	return time.Time(field[aztables.EDMDateTime](f, name)).UTC()
+}
+
+func (f *fields) bin(name string) []byte {
+	if b := field[aztables.EDMBinary](f, name); len(b) > 0 {
+		return []byte(b)
+	}
+	return nil
+}
+
+func (f *fields) strs(name string) []string {
+	s := f.str(name)
+	if s == "" {
+		return nil
+	}
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil && f.err == nil {
+		f.err = fmt.Errorf("aztable: property %s: %w", name, err)
+	}
+	return v
+}

@@ -1,0 +1,155 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+)
+
+// testExpiry: Table Storage has no TTL (azure.md §5), so every read must
+// check ExpiresAt itself. Each case stores a record that expires at t0+1m
+// and reads it after the clock has passed that.
+func testExpiry(t *testing.T, s store.Store, c *clock) {
+	exp := t0.Add(time.Minute)
+	tests := []struct {
+		name string
+		put  func() error
+		read func() error
+	}{{
+		name: "GetClient",
+		put: func() error {
+			cl := fullClient("expiring-client")
+			cl.ExpiresAt = exp
+			return s.CreateClient(ctx(t), cl)
+		},
+		read: func() error { _, err := s.GetClient(ctx(t), "expiring-client"); return err },
+	}, {
+		name: "GetAuthRequest",
+		put: func() error {
+			a := fullAuthRequest("expiring-get")
+			a.ExpiresAt = exp
+			return s.PutAuthRequest(ctx(t), a)
+		},
+		read: func() error { _, err := s.GetAuthRequest(ctx(t), "expiring-get"); return err },
+	}, {
+		name: "TakeAuthRequest",
+		put: func() error {
+			a := fullAuthRequest("expiring-take")
+			a.ExpiresAt = exp
+			return s.PutAuthRequest(ctx(t), a)
+		},
+		read: func() error { _, err := s.TakeAuthRequest(ctx(t), "expiring-take"); return err },
+	}, {
+		name: "GetConsent",
+		put: func() error {
+			co := fullConsent("expiring-consent")
+			co.ExpiresAt = exp
+			return s.PutConsent(ctx(t), co)
+		},
+		read: func() error { _, err := s.GetConsent(ctx(t), "expiring-consent"); return err },
+	}, {
+		name: "TakeCode",
+		put: func() error {
+			co := fullCode("expiring-code")
+			co.ExpiresAt = exp
+			return s.PutCode(ctx(t), co)
+		},
+		read: func() error { _, err := s.TakeCode(ctx(t), "expiring-code"); return err },
+	}, {
+		name: "GetGrant",
+		put: func() error {
+			g := fullGrant("expiring-grant")
+			g.ExpiresAt = exp
+			return s.CreateGrant(ctx(t), g)
+		},
+		read: func() error { _, err := s.GetGrant(ctx(t), "expiring-grant"); return err },
+	}, {
+		name: "GetRefresh",
+		put: func() error {
+			r := fullRefresh("expiring-refresh", "g")
+			r.ExpiresAt = exp
+			return s.PutRefresh(ctx(t), r)
+		},
+		read: func() error { _, err := s.GetRefresh(ctx(t), "expiring-refresh"); return err },
+	}}
+	for _, tt := range tests {
+		must(t, tt.name+": put", tt.put())
+	}
+	c.Set(exp) // expired means "before now": at the instant itself it still reads
+	for _, tt := range tests {
+		if tt.name[:4] != "Take" {
+			wantErr(t, tt.name+" at ExpiresAt", tt.read(), nil)
+		}
+	}
+	c.Set(exp.Add(time.Second))
+	for _, tt := range tests {
+		wantErr(t, tt.name+" after ExpiresAt", tt.read(), store.ErrNotFound)
+	}
+}
+
+func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
+	n, err := s.DeleteExpired(ctx(t), t0)
+	if n != 0 || err != nil {
+		t.Errorf("DeleteExpired(empty store) = %d, %v; want 0, nil", n, err)
+	}
+
+	// One record of each kind expires at t0+1m, one at t0+1h; the client
+	// with zero ExpiresAt never does.
+	put := func(suffix string, exp time.Time) {
+		cl := fullClient("client-" + suffix)
+		cl.ExpiresAt = exp
+		must(t, "CreateClient", s.CreateClient(ctx(t), cl))
+		a := fullAuthRequest("authreq-" + suffix)
+		a.ExpiresAt = exp
+		must(t, "PutAuthRequest", s.PutAuthRequest(ctx(t), a))
+		co := fullConsent("consent-" + suffix)
+		co.ExpiresAt = exp
+		must(t, "PutConsent", s.PutConsent(ctx(t), co))
+		cd := fullCode("code-" + suffix)
+		cd.ExpiresAt = exp
+		must(t, "PutCode", s.PutCode(ctx(t), cd))
+		g := fullGrant("grant-" + suffix)
+		g.ExpiresAt = exp
+		must(t, "CreateGrant", s.CreateGrant(ctx(t), g))
+		r := fullRefresh("refresh-"+suffix, g.ID)
+		r.ExpiresAt = exp
+		must(t, "PutRefresh", s.PutRefresh(ctx(t), r))
+	}
+	put("old", t0.Add(time.Minute))
+	put("new", t0.Add(time.Hour))
+	must(t, "CreateClient", s.CreateClient(ctx(t), fullClient("forever")))
+
+	c.Set(t0.Add(2 * time.Minute))
+	n, err = s.DeleteExpired(ctx(t), c.Now())
+	if n != 6 || err != nil {
+		t.Errorf("DeleteExpired = %d, %v; want 6, nil", n, err)
+	}
+
+	// Back to t0, when the old records were live: only a real delete hides them.
+	c.Set(t0)
+	reads := []struct {
+		name string
+		read func(suffix string) error
+	}{
+		{"GetClient", func(x string) error { _, err := s.GetClient(ctx(t), "client-"+x); return err }},
+		{"GetAuthRequest", func(x string) error { _, err := s.GetAuthRequest(ctx(t), "authreq-"+x); return err }},
+		{"GetConsent", func(x string) error { _, err := s.GetConsent(ctx(t), "consent-"+x); return err }},
+		{"GetGrant", func(x string) error { _, err := s.GetGrant(ctx(t), "grant-"+x); return err }},
+		{"GetRefresh", func(x string) error { _, err := s.GetRefresh(ctx(t), "refresh-"+x); return err }},
+		{"TakeCode", func(x string) error { _, err := s.TakeCode(ctx(t), "code-"+x); return err }},
+	}
+	for _, r := range reads {
+		wantErr(t, r.name+"(purged)", r.read("old"), store.ErrNotFound)
+		wantErr(t, r.name+"(live)", r.read("new"), nil)
+	}
+	if _, err := s.GetClient(ctx(t), "forever"); err != nil {
+		t.Errorf("GetClient(forever) = %v", err)
+	}
+
+	c.Set(t0.Add(2 * time.Minute))
+	n, err = s.DeleteExpired(ctx(t), c.Now())
+	if n != 0 || err != nil {
+		t.Errorf("DeleteExpired(again) = %d, %v; want 0, nil", n, err)
+	}
+}
