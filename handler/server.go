@@ -61,6 +61,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	var verify resource.Verifier
 	var profiles mcpserver.Profiles
 	var authServers []string
+	var extra handlers
 	switch cfg.Mode {
 	case config.ModeEntra:
 		v := &entra.Verifier{
@@ -75,7 +76,24 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		profiles = &entraProfiles{obo: obo, graph: graphClient, scopes: cfg.GraphScopes}
 		authServers = []string{v.Issuer()}
 	default:
-		return nil, fmt.Errorf("%s=%s is not available in this build yet", config.EnvAuthMode, cfg.Mode)
+		idTokens := &entra.Verifier{
+			AuthorityHost: cfg.AuthorityHost,
+			TenantID:      cfg.TenantID,
+			HTTPClient:    httpClient,
+			Leeway:        time.Minute,
+		}
+		s.closers = append(s.closers, idTokens.Close)
+		pm, err := newProxyMode(cfg, logger, httpClient, obo.ClientAssertion, idTokens)
+		if err != nil {
+			return nil, err
+		}
+		extra = pm.handlers
+		verify = pm.oauth.VerifyAccessToken
+		profiles = &proxyProfiles{oauth: pm.oauth, obo: obo, graph: graphClient, scopes: cfg.GraphScopes}
+		authServers = []string{cfg.PublicBaseURL}
+		ctx, cancel := context.WithCancel(context.Background())
+		s.closers = append(s.closers, cancel)
+		go purgeEvery(ctx, pm.oauth.Store, 10*time.Minute, logger)
 	}
 
 	mcpSrv := mcpserver.New(mcpserver.Options{
@@ -110,6 +128,9 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		"/.well-known/oauth-protected-resource/mcp": prm,
 		"/mcp":     resource.RequireBearer(verify, challenge, logger)(streamable),
 		"/healthz": http.HandlerFunc(healthz(cfg)),
+	}
+	for path, handler := range extra {
+		h[path] = handler
 	}
 	mux, err := addRoutes(cfg, h)
 	if err != nil {

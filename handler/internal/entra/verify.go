@@ -190,3 +190,46 @@ func (v *Verifier) discoverJWKS(ctx context.Context) (string, error) {
 	}
 	return doc.JWKSURI, nil
 }
+
+// IDClaims are the id-token claims the authorization server keeps.
+type IDClaims struct {
+	jwt.RegisteredClaims
+	ObjectID          string `json:"oid"`
+	TenantID          string `json:"tid"`
+	Name              string `json:"name"`
+	PreferredUsername string `json:"preferred_username"`
+	Nonce             string `json:"nonce"`
+}
+
+// VerifyIDToken validates the id token Entra returned with our code
+// (OIDC Core §3.1.3.7): RS256 with the tenant's keys, our issuer, aud = our
+// client id, not expired, and the nonce we sent.
+func (v *Verifier) VerifyIDToken(ctx context.Context, raw, clientID, nonce string) (IDClaims, error) {
+	kf, err := v.keyfunc(ctx)
+	if err != nil {
+		return IDClaims{}, err
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	var c IDClaims
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(v.Issuer()),
+		jwt.WithAudience(clientID),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(v.Leeway),
+		jwt.WithTimeFunc(now),
+	)
+	if _, err := p.ParseWithClaims(raw, &c, kf.Keyfunc); err != nil {
+		return IDClaims{}, fmt.Errorf("%w: id token: %v", resource.ErrInvalidToken, err)
+	}
+	if c.Nonce == "" || c.Nonce != nonce {
+		return IDClaims{}, fmt.Errorf("%w: id token nonce mismatch", resource.ErrInvalidToken)
+	}
+	if c.TenantID != v.TenantID || c.ObjectID == "" {
+		return IDClaims{}, fmt.Errorf("%w: id token tid/oid", resource.ErrInvalidToken)
+	}
+	return c, nil
+}

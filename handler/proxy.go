@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store/aztable"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store/memory"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+// proxyMode is what mode proxy adds: the authorization server and the
+// resolution of our tokens to the stored Entra tokens of their grant.
+type proxyMode struct {
+	oauth    *oauth.Handler
+	handlers handlers
+}
+
+func newProxyMode(cfg config.Config, logger *slog.Logger, httpClient *http.Client, assertion func(context.Context) (string, error), idTokens *entra.Verifier) (*proxyMode, error) {
+	st, err := openStore(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := tokens.LoadKeys(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := keys.Issuer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := keys.Sealer()
+	if err != nil {
+		return nil, err
+	}
+	upstream := entra.NewUpstream(entra.UpstreamConfig{
+		AuthorityHost:   cfg.AuthorityHost,
+		TenantID:        cfg.TenantID,
+		ClientID:        cfg.ClientID,
+		ClientSecret:    cfg.ClientSecret,
+		ClientAssertion: assertion,
+		RedirectURL:     cfg.PublicBaseURL + "/callback",
+		APIScope:        cfg.EntraScope(),
+		HTTPClient:      httpClient,
+	})
+	h := &oauth.Handler{
+		Config:   cfg,
+		Store:    st,
+		Issuer:   issuer,
+		Sealer:   sealer,
+		Metadata: oauth.NewCIMDFetcher(oauth.CIMDOptions{}),
+		Upstream: upstream,
+		IDTokens: idTokens,
+		Logger:   logger,
+	}
+	return &proxyMode{
+		oauth: h,
+		handlers: handlers{
+			"/.well-known/oauth-authorization-server": http.HandlerFunc(h.AuthorizationServerMetadata),
+			"/.well-known/openid-configuration":       http.HandlerFunc(h.OpenIDConfiguration),
+			"/.well-known/jwks.json":                  http.HandlerFunc(h.JWKS),
+			"/register":                               http.HandlerFunc(h.Register),
+			"/authorize":                              http.HandlerFunc(h.Authorize),
+			"/consent":                                http.HandlerFunc(h.Consent),
+			"/callback":                               http.HandlerFunc(h.Callback),
+			"/token":                                  http.HandlerFunc(h.Token),
+			"/revoke":                                 http.HandlerFunc(h.Revoke),
+		},
+	}, nil
+}
+
+// openStore picks the state backend: Table Storage when configured
+// (Azurite locally), memory otherwise (with a warning: every restart and
+// every other instance loses the flows in flight).
+func openStore(cfg config.Config, logger *slog.Logger) (store.Store, error) {
+	switch {
+	case cfg.TableConnString != "":
+		return aztable.NewFromConnectionString(cfg.TableConnString, cfg.TableName)
+	case cfg.TableEndpoint != "":
+		var opts *azidentity.ManagedIdentityCredentialOptions
+		if cfg.ManagedIdentityClientID != "" {
+			opts = &azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(cfg.ManagedIdentityClientID)}
+		}
+		cred, err := azidentity.NewManagedIdentityCredential(opts)
+		if err != nil {
+			return nil, fmt.Errorf("storage credential: %w", err)
+		}
+		return aztable.NewFromEndpoint(cfg.TableEndpoint, cfg.TableName, cred)
+	default:
+		logger.Warn("no storage configured: OAuth state is kept in memory and lost on restart; set " +
+			config.EnvTableConnString + " or " + config.EnvTableEndpoint)
+		return memory.New(), nil
+	}
+}
+
+// proxyProfiles serves whoami in mode proxy: the client's token is ours and
+// never leaves this server; the grant's stored Entra token is the
+// On-Behalf-Of assertion.
+type proxyProfiles struct {
+	oauth  *oauth.Handler
+	obo    *entra.OBO
+	graph  *graph.Client
+	scopes []string
+}
+
+func (p *proxyProfiles) Me(ctx context.Context, caller *resource.TokenInfo) (graph.Profile, error) {
+	assertion, exp, err := p.oauth.UserAssertion(ctx, caller.GrantID)
+	if err != nil {
+		return graph.Profile{}, err
+	}
+	token, err := p.obo.Token(ctx, assertion, exp, p.scopes)
+	if err != nil {
+		return graph.Profile{}, err
+	}
+	return p.graph.Me(ctx, token)
+}
+
+// purgeEvery runs the store's expiry purge in the background (Table
+// Storage has no TTL; DESIGN §6).
+func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := st.DeleteExpired(ctx, now)
+			if err != nil {
+				logger.Warn("purge of expired state failed", "err", err)
+			} else if n > 0 {
+				logger.Info("purged expired state", "records", n)
+			}
+		}
+	}
+}

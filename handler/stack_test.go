@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/funchost"
+)
+
+// The end-to-end tests run the system as it runs for users: the Entra
+// emulator and the handler are separate processes built from this repo,
+// and requests reach the handler through funchost, which routes by the
+// real function.json files and proxies like the Functions host.
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// binaries builds the handler and the emulator once per test run.
+func binaries(t *testing.T) (handler, emulator string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test builds binaries; skipped with -short")
+	}
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "mcp-e2e-bin-")
+		if binErr != nil {
+			return
+		}
+		for pkg, name := range map[string]string{".": "handler", "./cmd/entra-emulator": "entra-emulator"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "handler"), filepath.Join(binDir, "entra-emulator")
+}
+
+type emulatorProc struct {
+	BaseURL string
+	CAFile  string
+}
+
+// startEmulator runs the emulator binary on a free port and waits for its
+// ready line.
+func startEmulator(t *testing.T, exe string, redirectURIs ...string) emulatorProc {
+	t.Helper()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "emulator-ca.pem")
+	args := []string{"-addr", "127.0.0.1:0", "-cert-out", ca}
+	for _, u := range redirectURIs {
+		args = append(args, "-redirect-uri", u)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "entra-emulator: ready on "); ok {
+				ready <- strings.Fields(rest)[0]
+			}
+		}
+	}()
+	select {
+	case base := <-ready:
+		return emulatorProc{BaseURL: base, CAFile: ca}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("emulator not ready after 30s; stderr:\n%s", stderr.String())
+	}
+	return emulatorProc{}
+}
+
+type stack struct {
+	BaseURL string // what clients use: the funchost URL
+	Emu     emulatorProc
+	host    *funchost.Host
+}
+
+// startStack runs emulator + handler (behind funchost) with env on top of
+// the local defaults for the given mode.
+func startStack(t *testing.T, mode string, env ...string) *stack {
+	t.Helper()
+	handlerExe, emuExe := binaries(t)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	emu := startEmulator(t, emuExe, base+"/callback")
+	vars := append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"AUTH_MODE=" + mode,
+		"PUBLIC_BASE_URL=" + base,
+		"ENTRA_TENANT_ID=" + entraemu.DevTenantID,
+		"ENTRA_CLIENT_ID=" + entraemu.DevAppClientID,
+		"ENTRA_CLIENT_SECRET=" + entraemu.DevAppClientSecret,
+		"ENTRA_AUTHORITY_HOST=" + emu.BaseURL,
+		"GRAPH_BASE_URL=" + emu.BaseURL,
+		"UPSTREAM_CA_FILE=" + emu.CAFile,
+		"LOG_LEVEL=debug",
+	}, env...)
+	var logs syncBuffer
+	h, err := funchost.Start(context.Background(), funchost.Options{
+		AppDir:     "..",
+		Executable: handlerExe,
+		Env:        vars,
+		ListenAddr: addr,
+		Stdout:     &logs,
+		Stderr:     &logs,
+	})
+	if err != nil {
+		t.Fatalf("funchost.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		h.Close()
+		if t.Failed() {
+			t.Logf("handler output:\n%s", logs.String())
+		}
+	})
+	return &stack{BaseURL: base, Emu: emu, host: h}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
