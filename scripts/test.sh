@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The project's one test command (README "Quick start"; .ci/run calls it).
+# On a fresh Debian machine it installs what the tests need (npm packages
+# from package-lock.json into ./node_modules, Go modules, Debian's chromium
+# for the consent-page browser test), starts Azurite, runs every Go test
+# (unit, conformance on memory and Azurite, end-to-end with the Entra
+# emulator and the handler as separate processes), then stops what it started.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export GOFLAGS=${GOFLAGS:--mod=mod}
+artifacts="$root/.artifacts"
+mkdir -p "$artifacts"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+if ! command -v go >/dev/null; then echo "Go 1.26 is required (https://go.dev/dl)"; exit 1; fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing Node.js and npm (Debian packages)"
+  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if ! command -v chromium >/dev/null; then
+  echo "installing chromium (Debian package) for the consent-page browser test"
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed; the browser test will be skipped"
+fi
+go mod download
+
+step "azurite"
+conn=$(bash scripts/azurite.sh | tail -n 1)
+cleanup() { bash scripts/azurite.sh stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+export AZURE_TABLES_TEST_CONNECTION="$conn"
+
+step "go vet"
+go vet ./...
+
+step "go test"
+export TEST_ARTIFACTS_DIR="$artifacts"
+go test -count=1 -timeout 15m ./... 2>&1 | tee "$artifacts/go-test.txt"
+
+step "race detector on the concurrent parts"
+go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... 2>&1 | tail -n 20
