@@ -1,0 +1,125 @@
+package oauth
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+// Callback handles GET /callback, where Entra sends the browser back. The
+// state is single use and must belong to this browser; Entra's code is
+// redeemed with our PKCE verifier and its id token checked; then our own
+// code goes to the client with state and iss (RFC 9207).
+func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The sign-in response has no state.")
+		return
+	}
+	areq, err := h.Store.TakeAuthRequest(r.Context(), state)
+	if err != nil || !areq.Approved {
+		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
+		return
+	}
+	flow := h.cookie(r, cookieFlow)
+	if flow == "" || subtle.ConstantTimeCompare([]byte(tokens.Hash(flow)), []byte(areq.BrowserBindingHash)) != 1 {
+		h.logger().WarnContext(r.Context(), "callback: browser binding mismatch", "client_id", areq.ClientID)
+		errorPage(w, r, http.StatusBadRequest, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		// Entra's description carries AADSTS codes for the log; the client
+		// gets a plain OAuth error.
+		h.logger().InfoContext(r.Context(), "callback: entra returned an error", "error", e, "error_description", q.Get("error_description"))
+		code := "access_denied"
+		if e == "temporarily_unavailable" || e == "server_error" {
+			code = e
+		}
+		h.redirectError(w, r, areq.RedirectURI, areq.State, &Error{Code: code, Description: "sign-in at Microsoft Entra ID did not complete"})
+		return
+	}
+	grant, oerr := h.redeemUpstream(r, areq, q.Get("code"))
+	if oerr != nil {
+		h.redirectError(w, r, areq.RedirectURI, areq.State, oerr)
+		return
+	}
+	code := tokens.NewOpaque()
+	now := h.now()
+	if err := h.Store.PutCode(r.Context(), store.Code{
+		Hash: tokens.Hash(code), ClientID: areq.ClientID, RedirectURI: areq.RedirectURI,
+		CodeChallenge: areq.CodeChallenge, Resource: areq.Resource, Scope: areq.Scope,
+		GrantID: grant.ID, Subject: grant.Subject, CreatedAt: now, ExpiresAt: now.Add(h.Config.AuthCodeTTL),
+	}); err != nil {
+		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
+		return
+	}
+	h.audit(r, "authorization code issued", "client_id", areq.ClientID, "sub", grant.Subject, "grant", grant.ID)
+	v := url.Values{"code": {code}, "iss": {h.Config.PublicBaseURL}}
+	if areq.State != "" {
+		v.Set("state", areq.State)
+	}
+	http.Redirect(w, r, withQuery(areq.RedirectURI, v), http.StatusFound)
+}
+
+// redeemUpstream exchanges Entra's code and stores the grant with the
+// sealed Entra tokens. Nothing of Entra's reaches the client.
+func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code string) (store.Grant, *Error) {
+	if code == "" {
+		return store.Grant{}, InvalidRequest("the sign-in response has no code")
+	}
+	toks, err := h.Upstream.Exchange(r.Context(), code, areq.UpstreamVerifier)
+	if err != nil {
+		var ue *entra.UpstreamError
+		if errors.As(err, &ue) && ue.Definitive() {
+			h.logger().WarnContext(r.Context(), "callback: entra refused the code", "err", err)
+			return store.Grant{}, AccessDenied("sign-in at Microsoft Entra ID was refused")
+		}
+		return store.Grant{}, TemporarilyUnavailable(err)
+	}
+	id, err := h.IDTokens.VerifyIDToken(r.Context(), toks.IDToken, h.Config.ClientID, areq.Nonce)
+	if err != nil {
+		h.logger().WarnContext(r.Context(), "callback: id token rejected", "err", err)
+		return store.Grant{}, AccessDenied("the sign-in response from Microsoft Entra ID could not be verified")
+	}
+	now := h.now()
+	g := store.Grant{
+		ID: tokens.NewOpaque(), ClientID: areq.ClientID, Subject: id.ObjectID, Name: id.Name,
+		Username: id.PreferredUsername, TenantID: id.TenantID, Scope: areq.Scope, Resource: areq.Resource,
+		UpstreamExpiresAt: toks.Expiry, CreatedAt: now, ExpiresAt: now.Add(h.Config.RefreshTokenTTL),
+	}
+	if g.Upstream, err = h.sealUpstream(g.ID, toks); err != nil {
+		return store.Grant{}, ServerError(err)
+	}
+	if err := h.Store.CreateGrant(r.Context(), g); err != nil {
+		return store.Grant{}, storeError(err)
+	}
+	return g, nil
+}
+
+// sealUpstream encrypts Entra's tokens under the current sealing key, with
+// the grant id as additional data so a blob cannot be moved to another grant.
+func (h *Handler) sealUpstream(grantID string, t entra.Tokens) ([]byte, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	return h.Sealer.Seal(b, []byte(grantID))
+}
+
+// OpenUpstream decrypts a grant's Entra tokens.
+func (h *Handler) OpenUpstream(g store.Grant) (entra.Tokens, error) {
+	b, err := h.Sealer.Open(g.Upstream, []byte(g.ID))
+	if err != nil {
+		return entra.Tokens{}, err
+	}
+	var t entra.Tokens
+	err = json.Unmarshal(b, &t)
+	return t, err
+}

@@ -1,0 +1,204 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+// The consent page is required of an MCP proxy that talks upstream as one
+// static client (MCP security best practices, "Confused Deputy Problem"):
+// the user must approve each client before we redirect to Entra. It names
+// the client, shows where the browser will be sent back to, lists the
+// scopes, carries a CSRF token and cannot be framed.
+
+type scopeView struct{ Name, Description string }
+
+type consentView struct {
+	ClientName, ClientID, RedirectHost, ResourceName string
+	RequestID, CSRFToken, Action                     string
+	Loopback, UnverifiedName                         bool
+	Scopes                                           []scopeView
+}
+
+// Consent handles GET and POST /consent.
+func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		h.consentDecision(w, r)
+		return
+	}
+	id := r.URL.Query().Get("request")
+	areq, ok := h.pendingRequest(w, r, id)
+	if !ok {
+		return
+	}
+	client, err := h.Client(r.Context(), areq.ClientID)
+	if err != nil {
+		errorPage(w, r, statusFor(err), "invalid_client", "The application that started this sign-in is no longer registered.")
+		return
+	}
+	csrf := h.cookie(r, cookieCSRF)
+	if csrf == "" {
+		csrf = tokens.NewOpaque()
+		h.setCookie(w, cookieCSRF, csrf, authRequestTTL, http.SameSiteStrictMode)
+	}
+	u, _ := url.Parse(areq.RedirectURI)
+	view := consentView{
+		ClientName:     displayName(client),
+		ClientID:       client.ID,
+		RedirectHost:   redirectHost(u),
+		ResourceName:   h.Config.ResourceName,
+		RequestID:      areq.ID,
+		CSRFToken:      csrf,
+		Action:         "/consent",
+		Loopback:       IsLoopbackRedirectURI(areq.RedirectURI),
+		UnverifiedName: !strings.HasPrefix(client.ID, "https://"),
+		Scopes:         h.scopeViews(areq.Scope),
+	}
+	setPageHeaders(w)
+	if err := templates.ExecuteTemplate(w, "consent.html", view); err != nil {
+		h.logger().ErrorContext(r.Context(), "consent: render", "err", err)
+	}
+}
+
+// consentDecision handles the form post: CSRF check, single-use request,
+// then either access_denied to the client or the upstream sign-in.
+func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent form could not be read.")
+		return
+	}
+	// Double-submit: the form's token must equal the __Host- cookie, which
+	// no other site can set or read.
+	if !equalSecret(r.PostForm.Get("csrf_token"), h.cookie(r, cookieCSRF)) || !sameOrigin(r, h.Config.PublicBaseURL) {
+		h.logger().WarnContext(r.Context(), "consent: CSRF check failed")
+		errorPage(w, r, http.StatusForbidden, "access_denied", "This consent form was not submitted from this server's page. Start the sign-in again.")
+		return
+	}
+	decision := r.PostForm.Get("decision")
+	if decision != "approve" && decision != "deny" {
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "Choose Approve or Deny.")
+		return
+	}
+	areq, err := h.Store.TakeAuthRequest(r.Context(), r.PostForm.Get("request"))
+	if err != nil || areq.Approved {
+		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		return
+	}
+	if decision == "deny" {
+		h.audit(r, "consent denied", "client_id", areq.ClientID)
+		h.redirectError(w, r, areq.RedirectURI, areq.State, AccessDenied("the user denied the request"))
+		return
+	}
+	browser := h.cookie(r, cookieBrowser)
+	if browser == "" {
+		browser = tokens.NewOpaque()
+	}
+	h.setCookie(w, cookieBrowser, browser, consentTTL, http.SameSiteLaxMode)
+	now := h.now()
+	if err := h.Store.PutConsent(r.Context(), store.Consent{
+		Key: consentKey(browser, areq.ClientID, areq.RedirectURI), ClientID: areq.ClientID,
+		RedirectURI: areq.RedirectURI, Scope: areq.Scope, CreatedAt: now, ExpiresAt: now.Add(consentTTL),
+	}); err != nil {
+		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
+		return
+	}
+	h.audit(r, "consent approved", "client_id", areq.ClientID)
+	h.approve(w, r, areq)
+}
+
+// approve starts the upstream leg. The state Entra sees is created only now,
+// after consent, under a fresh id, bound to this browser by the flow cookie
+// and stored server-side for single use at /callback.
+func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.AuthRequest) {
+	pendingID := areq.ID
+	flow := h.cookie(r, cookieFlow)
+	if flow == "" {
+		flow = tokens.NewOpaque()
+	}
+	areq.ID = tokens.NewOpaque()
+	areq.Approved = true
+	areq.BrowserBindingHash = tokens.Hash(flow)
+	areq.ExpiresAt = h.now().Add(authRequestTTL)
+	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
+		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
+		return
+	}
+	// The pre-consent record is spent; a second tab replaying it gets nothing.
+	_, _ = h.Store.TakeAuthRequest(r.Context(), pendingID)
+	h.setCookie(w, cookieFlow, flow, authRequestTTL, http.SameSiteLaxMode)
+	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
+}
+
+// pendingRequest loads a not-yet-approved request for the consent page.
+func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id string) (store.AuthRequest, bool) {
+	if id == "" {
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent page was opened without a sign-in request.")
+		return store.AuthRequest{}, false
+	}
+	areq, err := h.Store.GetAuthRequest(r.Context(), id)
+	if err != nil || areq.Approved {
+		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		return store.AuthRequest{}, false
+	}
+	return areq, true
+}
+
+func (h *Handler) scopeViews(scope string) []scopeView {
+	var out []scopeView
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case h.Config.MCPScope:
+			out = append(out, scopeView{s, "use the tools of " + h.Config.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
+		case "offline_access":
+			out = append(out, scopeView{s, "stay signed in: keep access until you revoke it, without asking you again"})
+		default:
+			out = append(out, scopeView{s, s})
+		}
+	}
+	return out
+}
+
+func displayName(c store.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// redirectHost is what the user must recognise: the host (and port) for
+// web redirects, the scheme for private-use schemes (vscode://…).
+func redirectHost(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	if u.Host == "" {
+		return u.Scheme + ":"
+	}
+	return u.Host
+}
+
+// sameOrigin rejects cross-site form posts when the browser tells us the
+// origin (Origin or Sec-Fetch-Site); absent headers fall back to the CSRF
+// token alone.
+func sameOrigin(r *http.Request, base string) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != base {
+		return false
+	}
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return false
+	}
+	return true
+}
+
+func statusFor(err error) int {
+	if errors.Is(err, store.ErrUnavailable) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}

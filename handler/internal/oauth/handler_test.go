@@ -1,0 +1,101 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store/memory"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// newTestHandler builds a Handler on the memory store with fresh keys, a
+// fixed clock and a CIMD fetcher; mutate adjusts it before use.
+func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
+	t.Helper()
+	cfg := config.Config{
+		PublicBaseURL:  "https://apim-mcp.azure-api.net",
+		MCPScope:       "mcp:tools",
+		AccessTokenTTL: time.Hour,
+	}
+	sk, err := tokens.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := tokens.NewIssuer(cfg, sk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return t0 }
+	h := &Handler{
+		Config:   cfg,
+		Store:    memory.New(memory.WithClock(now)),
+		Issuer:   iss,
+		Metadata: NewCIMDFetcher(CIMDOptions{Now: now, Logger: slog.New(slog.DiscardHandler)}),
+		Now:      now,
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+	if mutate != nil {
+		mutate(h)
+	}
+	return h
+}
+
+// flakyStore fails the client operations as a storage outage would.
+type flakyStore struct{ store.Store }
+
+func (flakyStore) CreateClient(context.Context, store.Client) error {
+	return errors.Join(store.ErrUnavailable, errors.New("table endpoint timed out"))
+}
+
+func (flakyStore) GetClient(context.Context, string) (store.Client, error) {
+	return store.Client{}, errors.Join(store.ErrUnavailable, errors.New("table endpoint timed out"))
+}
+
+func TestHandlerClient(t *testing.T) {
+	h := newTestHandler(t, nil)
+	ctx := context.Background()
+	reg := store.Client{ID: "abc_DEF-123", RedirectURIs: []string{"https://claude.ai/api/mcp/auth_callback"}}
+	if err := h.Store.CreateClient(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := h.Client(ctx, reg.ID); err != nil || c.ID != reg.ID {
+		t.Fatalf("Client(registered) = %+v, %v", c, err)
+	}
+	tests := []struct {
+		name, id string
+		wantCode string
+	}{
+		{"empty", "", CodeInvalidRequest},
+		{"unknown", "nope", CodeInvalidClient},
+		{"http URL", "http://example.com/client.json", CodeInvalidClient},
+		{"urn", "urn:example:client", CodeInvalidClient},
+		{"https without path", "https://example.com", CodeInvalidClient},
+		{"https with userinfo", "https://u@example.com/c.json", CodeInvalidClient},
+		{"too long", string(make([]byte, maxClientIDLen+1)), CodeInvalidClient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.Client(ctx, tt.id)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tt.wantCode {
+				t.Errorf("Client(%q) error = %v, want %s", tt.id, err, tt.wantCode)
+			}
+		})
+	}
+
+	noCIMD := newTestHandler(t, func(h *Handler) { h.Metadata = nil })
+	if _, err := noCIMD.Client(ctx, "https://vscode.dev/oauth/client-metadata.json"); AsError(err).Code != CodeInvalidClient {
+		t.Errorf("CIMD disabled: error = %v, want invalid_client", err)
+	}
+	down := newTestHandler(t, func(h *Handler) { h.Store = flakyStore{h.Store} })
+	if _, err := down.Client(ctx, "abc"); !errors.Is(err, store.ErrUnavailable) || AsError(err).StatusCode() != 503 {
+		t.Errorf("store down: error = %v, want ErrUnavailable (503)", err)
+	}
+}

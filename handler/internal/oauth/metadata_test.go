@@ -1,0 +1,120 @@
+package oauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", "  "); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	pretty.WriteByte('\n')
+	path := "testdata/" + name + ".golden.json"
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), pretty.String()); diff != "" {
+		t.Errorf("%s mismatch (-want +got), run with -update if intended:\n%s", path, diff)
+	}
+}
+
+func TestMetadataDocuments(t *testing.T) {
+	h := newTestHandler(t, nil)
+	tests := []struct {
+		golden  string
+		handler http.HandlerFunc
+	}{
+		{"oauth-authorization-server", h.AuthorizationServerMetadata},
+		{"openid-configuration", h.OpenIDConfiguration},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			tt.handler(w, httptest.NewRequest(http.MethodGet, "/.well-known/"+tt.golden, nil))
+			if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" ||
+				w.Header().Get("Cache-Control") != metadataCacheControl || w.Header().Get("Access-Control-Allow-Origin") != "*" {
+				t.Fatalf("status %d, headers %v", w.Code, w.Header())
+			}
+			checkGolden(t, tt.golden, w.Body.Bytes())
+			// RFC 8414 §3.3: the issuer is exactly the base URL.
+			var m ServerMetadata
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m.Issuer != h.Config.PublicBaseURL {
+				t.Errorf("issuer = %q, %v", m.Issuer, err)
+			}
+		})
+	}
+}
+
+func TestJWKSEndpoint(t *testing.T) {
+	h := newTestHandler(t, nil)
+	w := httptest.NewRecorder()
+	h.JWKS(w, httptest.NewRequest(http.MethodGet, PathJWKS, nil))
+	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), h.Issuer.JWKS()) || w.Header().Get("Cache-Control") != jwksCacheControl {
+		t.Fatalf("status %d, headers %v, body %s", w.Code, w.Header(), w.Body)
+	}
+	var set struct {
+		Keys []struct{ Kty, Crv, Kid, Use, Alg, X, Y, D string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWKS %s: %v", w.Body, err)
+	}
+	k := set.Keys[0]
+	if k.Kty != "EC" || k.Crv != "P-256" || k.Use != "sig" || k.Alg != "ES256" || k.Kid == "" || k.X == "" || k.Y == "" || k.D != "" {
+		t.Errorf("key = %+v", k)
+	}
+
+	noIssuer := newTestHandler(t, func(h *Handler) { h.Issuer = nil })
+	w = httptest.NewRecorder()
+	noIssuer.JWKS(w, httptest.NewRequest(http.MethodGet, PathJWKS, nil))
+	if w.Code != 500 {
+		t.Errorf("without an issuer: %d", w.Code)
+	}
+}
+
+func TestDocumentMethods(t *testing.T) {
+	h := newTestHandler(t, nil)
+	for _, hf := range []http.HandlerFunc{h.AuthorizationServerMetadata, h.OpenIDConfiguration, h.JWKS} {
+		w := httptest.NewRecorder()
+		hf(w, httptest.NewRequest(http.MethodHead, "/", nil))
+		if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") == "0" {
+			t.Errorf("HEAD: %d, %d bytes, Content-Length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
+		}
+		w = httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodOptions, "/", nil)
+		r.Header.Set("Access-Control-Request-Headers", "x\r\nevil: 1")
+		hf(w, r)
+		if w.Code != 204 || w.Header().Get("Access-Control-Allow-Methods") != "GET, HEAD, OPTIONS" || w.Header().Get("Access-Control-Allow-Headers") != corsAllowHeaders {
+			t.Errorf("OPTIONS: %d %v", w.Code, w.Header())
+		}
+		w = httptest.NewRecorder()
+		hf(w, httptest.NewRequest(http.MethodPost, "/", nil))
+		if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD, OPTIONS" {
+			t.Errorf("POST: %d %v", w.Code, w.Header())
+		}
+	}
+}
+
+func TestMetadataWithoutCIMD(t *testing.T) {
+	h := newTestHandler(t, func(h *Handler) { h.Metadata = nil })
+	if h.ServerMetadata().ClientIDMetadataDocumentSupported {
+		t.Error("client_id_metadata_document_supported is true without a fetcher")
+	}
+}

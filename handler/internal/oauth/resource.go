@@ -1,0 +1,86 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+)
+
+// VerifyAccessToken is the resource.Verifier of mode proxy: our own ES256
+// token (iss, aud, exp checked by the Issuer), whose grant must still
+// exist, so a revoked grant stops working on the next request.
+func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.TokenInfo, error) {
+	c, err := h.Issuer.Verify(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
+	}
+	g, err := h.Store.GetGrant(ctx, c.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: grant revoked or expired", resource.ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, err // storage down: 503, not a bad token
+	}
+	if g.Subject != c.Subject || g.ClientID != c.ClientID {
+		return nil, fmt.Errorf("%w: token does not match its grant", resource.ErrInvalidToken)
+	}
+	return &resource.TokenInfo{
+		Subject: c.Subject, Name: g.Name, Username: g.Username, TenantID: g.TenantID,
+		ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Expiry: c.ExpiresAt,
+		GrantID: g.ID, Issuer: h.Config.PublicBaseURL,
+	}, nil
+}
+
+// upstreamSkew refreshes Entra tokens this long before they expire, so an
+// assertion never expires between our check and Entra's.
+const upstreamSkew = 2 * time.Minute
+
+// UserAssertion returns a valid Entra access token (aud = our app) for the
+// grant, to be used as the On-Behalf-Of assertion. An expired one is
+// refreshed at Entra and written back with If-Match; if another instance
+// refreshed first, its tokens are used instead.
+func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, time.Time, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		g, err := h.Store.GetGrant(ctx, grantID)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		t, err := h.OpenUpstream(g)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("open upstream tokens: %w", err)
+		}
+		if h.now().Add(upstreamSkew).Before(t.Expiry) {
+			return t.AccessToken, t.Expiry, nil
+		}
+		nt, err := h.Upstream.Refresh(ctx, t.RefreshToken)
+		if err != nil {
+			var ue *entra.UpstreamError
+			if errors.As(err, &ue) && ue.Definitive() {
+				// Entra revoked the session: so do we.
+				_ = h.Store.DeleteGrant(ctx, grantID)
+				h.logger().InfoContext(ctx, "upstream refresh refused; grant revoked", "grant", grantID, "err", err)
+				return "", time.Time{}, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
+			}
+			return "", time.Time{}, err
+		}
+		if g.Upstream, err = h.sealUpstream(g.ID, nt); err != nil {
+			return "", time.Time{}, err
+		}
+		g.UpstreamExpiresAt = nt.Expiry
+		switch err := h.Store.UpdateGrant(ctx, g); {
+		case err == nil:
+			return nt.AccessToken, nt.Expiry, nil
+		case errors.Is(err, store.ErrConflict):
+			continue // someone else refreshed; read theirs
+		default:
+			return "", time.Time{}, err
+		}
+	}
+	return "", time.Time{}, errors.New("upstream refresh: too much contention on the grant")
+}

@@ -1,0 +1,200 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+// RefreshGrace is how long a rotated refresh token still works. Clients
+// such as claude.ai refresh from several processes at once; strict
+// single-use would log those users out (mcp-authorization.md §C.2). Reuse
+// after the window is treated as theft and revokes the whole family.
+const RefreshGrace = time.Minute
+
+// tokenResponse is RFC 6749 §5.1.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// Token handles POST /token.
+func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		writePreflight(w, r, "POST, OPTIONS")
+		return
+	}
+	allowCORS(w)
+	form, oerr := parseForm(w, r)
+	if oerr != nil {
+		h.writeError(w, r, oerr)
+		return
+	}
+	client, oerr := h.authenticateClient(r, form)
+	if oerr != nil {
+		h.writeError(w, r, oerr)
+		return
+	}
+	var resp tokenResponse
+	switch gt := form.Get("grant_type"); gt {
+	case "authorization_code":
+		resp, oerr = h.codeGrant(r, form, client)
+	case "refresh_token":
+		resp, oerr = h.refreshGrant(r, form, client)
+	case "":
+		oerr = InvalidRequest("grant_type is required")
+	default:
+		oerr = UnsupportedGrantType("grant_type %q is not supported", gt)
+	}
+	if oerr != nil {
+		h.writeError(w, r, oerr)
+		return
+	}
+	WriteJSON(w, http.StatusOK, resp)
+}
+
+// codeGrant redeems an authorization code (OAuth 2.1 §4.1.3): single use
+// by conditional delete, then the client, redirect URI, PKCE verifier and
+// resource are checked against what /authorize recorded.
+func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client store.Client) (tokenResponse, *Error) {
+	get := func(k string) string { return first(form[k]) }
+	code, verifier := get("code"), get("code_verifier")
+	if code == "" || verifier == "" {
+		return tokenResponse{}, InvalidRequest("code and code_verifier are required")
+	}
+	c, err := h.Store.TakeCode(r.Context(), tokens.Hash(code))
+	if errors.Is(err, store.ErrNotFound) {
+		h.audit(r, "authorization code rejected (unknown, expired or replayed)", "client_id", client.ID)
+		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
+	}
+	if err != nil {
+		return tokenResponse{}, storeError(err)
+	}
+	switch {
+	case c.ClientID != client.ID:
+		return tokenResponse{}, InvalidGrant("the authorization code was issued to another client")
+	case get("redirect_uri") != c.RedirectURI:
+		return tokenResponse{}, InvalidGrant("redirect_uri does not match the authorization request")
+	case !VerifyS256(verifier, c.CodeChallenge):
+		return tokenResponse{}, InvalidGrant("code_verifier does not match the code_challenge")
+	}
+	if res := get("resource"); res != "" && (!h.resourceMatches(res) || (c.Resource != "" && !h.resourceMatches(c.Resource))) {
+		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
+	}
+	g, err := h.Store.GetGrant(r.Context(), c.GrantID)
+	if err != nil {
+		return tokenResponse{}, grantError(err)
+	}
+	return h.issue(r, g, c.Scope)
+}
+
+// refreshGrant rotates a refresh token (OAuth 2.1 §4.3.1: public clients
+// must get a new one each time). The first use marks the token rotated with
+// If-Match, so of two racing refreshes at most one is "first"; the other
+// falls in the grace window.
+func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client store.Client) (tokenResponse, *Error) {
+	raw := first(form["refresh_token"])
+	if raw == "" {
+		return tokenResponse{}, InvalidRequest("refresh_token is required")
+	}
+	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return tokenResponse{}, InvalidGrant("the refresh token is invalid or expired")
+	}
+	if err != nil {
+		return tokenResponse{}, storeError(err)
+	}
+	if rt.ClientID != client.ID {
+		return tokenResponse{}, InvalidGrant("the refresh token was issued to another client")
+	}
+	if res := first(form["resource"]); res != "" && !h.resourceMatches(res) {
+		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
+	}
+	scope, oerr := narrowScope(rt.Scope, first(form["scope"]))
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	now := h.now()
+	if rt.RotatedAt.IsZero() {
+		rt.RotatedAt = now
+		err = h.Store.UpdateRefresh(r.Context(), rt)
+		if errors.Is(err, store.ErrConflict) {
+			rt, err = h.Store.GetRefresh(r.Context(), rt.Hash) // lost the race: reread who won and when
+		}
+		if err != nil {
+			return tokenResponse{}, grantError(err)
+		}
+	}
+	if now.Sub(rt.RotatedAt) > RefreshGrace {
+		// Reuse of a rotated token after the grace window: someone holds a
+		// copy. Revoke the family (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
+		if err := h.Store.DeleteGrant(r.Context(), rt.GrantID); err != nil {
+			return tokenResponse{}, storeError(err)
+		}
+		h.audit(r, "refresh token reuse: grant revoked", "client_id", client.ID, "grant", rt.GrantID)
+		return tokenResponse{}, InvalidGrant("the refresh token was already used; sign in again")
+	}
+	g, err := h.Store.GetGrant(r.Context(), rt.GrantID)
+	if err != nil {
+		return tokenResponse{}, grantError(err)
+	}
+	return h.issue(r, g, scope)
+}
+
+// issue mints an access token and a new refresh token for the grant.
+func (h *Handler) issue(r *http.Request, g store.Grant, scope string) (tokenResponse, *Error) {
+	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: scope, GrantID: g.ID})
+	if err != nil {
+		return tokenResponse{}, ServerError(err)
+	}
+	rt := tokens.NewOpaque()
+	now := h.now()
+	if err := h.Store.PutRefresh(r.Context(), store.RefreshToken{
+		Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
+		CreatedAt: now, ExpiresAt: g.ExpiresAt,
+	}); err != nil {
+		return tokenResponse{}, storeError(err)
+	}
+	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID)
+	return tokenResponse{
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second),
+		RefreshToken: rt, Scope: scope,
+	}, nil
+}
+
+// narrowScope allows a refresh to ask for fewer scopes, never more
+// (RFC 6749 §6).
+func narrowScope(granted, requested string) (string, *Error) {
+	if requested == "" {
+		return granted, nil
+	}
+	have := strings.Fields(granted)
+	for _, s := range strings.Fields(requested) {
+		if !slices.Contains(have, s) {
+			return "", InvalidScope("scope %q was not granted", s)
+		}
+	}
+	return requested, nil
+}
+
+func grantError(err error) *Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return InvalidGrant("the grant was revoked or has expired; sign in again")
+	}
+	return storeError(err)
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}

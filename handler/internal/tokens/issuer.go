@@ -1,0 +1,210 @@
+package tokens
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+)
+
+// ErrInvalidToken is wrapped by every Verify failure; the bearer
+// middleware answers 401 invalid_token for it (RFC 6750 §3.1). The cause
+// (jwt.ErrTokenExpired, …) is wrapped too, for logs and errors.Is.
+var ErrInvalidToken = errors.New("tokens: invalid access token")
+
+const (
+	// Leeway tolerates clock skew between instances and APIM when checking
+	// exp, nbf and iat.
+	Leeway = 30 * time.Second
+	// maxLifetime bounds exp-iat of any token we accept; it is the largest
+	// ACCESS_TOKEN_TTL config allows, so a longer-lived token cannot be ours.
+	maxLifetime = 24 * time.Hour
+	// maxTokenLen rejects oversized input before any parsing; ours are
+	// under 1 KB.
+	maxTokenLen = 4096
+	// typ is the RFC 9068 §2.1 media type, which keeps our access tokens
+	// from being confused with any other JWT (RFC 8725 §3.11).
+	typ = "at+jwt"
+)
+
+// AccessClaims are the claims of an access token (RFC 9068 §2.2).
+type AccessClaims struct {
+	Subject   string    // sub: the user's Entra object id (oid)
+	ClientID  string    // client_id: the MCP client the token was issued to
+	Scope     string    // scope: space-separated (RFC 9068 §2.2.3)
+	GrantID   string    // gid: the grant holding the sealed upstream tokens
+	ID        string    // jti: set by Mint
+	IssuedAt  time.Time // iat: set by Mint
+	ExpiresAt time.Time // exp: set by Mint
+}
+
+// wireClaims is the JSON payload. aud is a single resource, the MCP
+// endpoint (RFC 8707, DESIGN §5).
+type wireClaims struct {
+	jwt.RegisteredClaims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+	GrantID  string `json:"gid"`
+}
+
+// Issuer mints and verifies access tokens and serves the public JWK Set.
+// It is safe for concurrent use.
+type Issuer struct {
+	// Now is the clock; tests replace it. Defaults to time.Now.
+	Now func() time.Time
+
+	issuer, audience string
+	ttl              time.Duration
+	current          *SigningKey
+	verifyKeys       map[string]*ecdsa.PublicKey
+	jwks             []byte
+	parser           *jwt.Parser
+}
+
+// NewIssuer builds an Issuer for cfg: iss = PUBLIC_BASE_URL, aud =
+// cfg.ResourceURL(), lifetime = ACCESS_TOKEN_TTL. previous may be nil; its
+// tokens keep verifying, and it is published in the JWKS.
+func NewIssuer(cfg config.Config, current, previous *SigningKey) (*Issuer, error) {
+	if current == nil {
+		return nil, errors.New("tokens: no signing key")
+	}
+	if cfg.PublicBaseURL == "" {
+		return nil, errors.New("tokens: no public base URL to use as issuer")
+	}
+	i := &Issuer{
+		Now:        time.Now,
+		issuer:     cfg.PublicBaseURL,
+		audience:   cfg.ResourceURL(),
+		ttl:        cfg.AccessTokenTTL,
+		current:    current,
+		verifyKeys: map[string]*ecdsa.PublicKey{current.kid: &current.priv.PublicKey},
+	}
+	if i.ttl <= 0 {
+		i.ttl = time.Hour
+	}
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{current.jwk()}}
+	if previous != nil && previous.kid != current.kid {
+		i.verifyKeys[previous.kid] = &previous.priv.PublicKey
+		set.Keys = append(set.Keys, previous.jwk())
+	}
+	var err error
+	if i.jwks, err = json.Marshal(set); err != nil {
+		return nil, fmt.Errorf("tokens: jwks: %w", err)
+	}
+	i.parser = jwt.NewParser(
+		// Only ES256: this alone rejects "none", HS256 keyed with our public
+		// key, and RS256 (RFC 8725 §3.1, §2.1).
+		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		jwt.WithIssuer(i.issuer),
+		jwt.WithAudience(i.audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(func() time.Time { return i.Now() }),
+	)
+	return i, nil
+}
+
+// Issuer is the iss value: PUBLIC_BASE_URL.
+func (i *Issuer) Issuer() string { return i.issuer }
+
+// Audience is the aud value: the MCP resource URL.
+func (i *Issuer) Audience() string { return i.audience }
+
+// JWKS returns the public JWK Set (RFC 7517 §5) with the current and the
+// previous key. The bytes are shared: callers must not modify them.
+func (i *Issuer) JWKS() []byte { return i.jwks }
+
+// Mint signs an access token for c with the current key. Subject,
+// ClientID and GrantID are required; ID, IssuedAt and ExpiresAt are set
+// here. It returns the compact JWS and its expiry.
+func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
+	if c.Subject == "" || c.ClientID == "" || c.GrantID == "" {
+		return "", time.Time{}, errors.New("tokens: mint: subject, client id and grant id are required")
+	}
+	now := i.Now().Truncate(time.Second)
+	exp := now.Add(i.ttl)
+	wc := wireClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   c.Subject,
+			Audience:  jwt.ClaimStrings{i.audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        newID(),
+		},
+		ClientID: c.ClientID,
+		Scope:    c.Scope,
+		GrantID:  c.GrantID,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, wc)
+	t.Header["typ"] = typ
+	t.Header["kid"] = i.current.kid
+	s, err := t.SignedString(i.current.priv)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("tokens: mint: %w", err)
+	}
+	return s, exp, nil
+}
+
+// Verify checks a token's signature (ES256 only, kid among the current and
+// previous keys), typ, exact iss, aud containing our resource, a required
+// exp, sane nbf/iat (30 s leeway) and the presence of sub, client_id, jti
+// and gid. Every failure wraps ErrInvalidToken.
+func (i *Issuer) Verify(token string) (AccessClaims, error) {
+	if len(token) > maxTokenLen {
+		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLen)
+	}
+	var wc wireClaims
+	if _, err := i.parser.ParseWithClaims(token, &wc, i.key); err != nil {
+		return AccessClaims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if wc.Subject == "" || wc.ClientID == "" || wc.GrantID == "" || wc.ID == "" || wc.IssuedAt == nil {
+		return AccessClaims{}, fmt.Errorf("%w: missing sub, client_id, gid, jti or iat", ErrInvalidToken)
+	}
+	iat, exp := wc.IssuedAt.Time, wc.ExpiresAt.Time
+	if exp.Sub(iat) > maxLifetime+Leeway {
+		return AccessClaims{}, fmt.Errorf("%w: lifetime %s exceeds %s", ErrInvalidToken, exp.Sub(iat), maxLifetime)
+	}
+	return AccessClaims{
+		Subject:   wc.Subject,
+		ClientID:  wc.ClientID,
+		Scope:     wc.Scope,
+		GrantID:   wc.GrantID,
+		ID:        wc.ID,
+		IssuedAt:  iat,
+		ExpiresAt: exp,
+	}, nil
+}
+
+// key is the jwt.Keyfunc: it runs after the alg check and picks the
+// verification key by kid. A token without a known kid is rejected rather
+// than tried against every key.
+func (i *Issuer) key(t *jwt.Token) (any, error) {
+	if h, _ := t.Header["typ"].(string); !strings.EqualFold(h, typ) && !strings.EqualFold(h, "application/"+typ) {
+		return nil, fmt.Errorf("typ %q, want %q", h, typ)
+	}
+	kid, _ := t.Header["kid"].(string)
+	if k, ok := i.verifyKeys[kid]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("unknown kid %q", kid)
+}
+
+// newID returns a 128-bit random jti: unique enough for revocation lists
+// and shorter than NewOpaque, which keeps the token small.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
