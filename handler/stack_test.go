@@ -174,3 +174,14 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// storageEnv points mode proxy at Azurite when the test command started
+// it (AZURE_TABLES_TEST_CONNECTION), each test on its own table.
+func storageEnv(t *testing.T) []string {
+	conn := os.Getenv("AZURE_TABLES_TEST_CONNECTION")
+	if conn == "" {
+		t.Log("AZURE_TABLES_TEST_CONNECTION not set: state in memory")
+		return nil
+	}
+	return []string{"STORAGE_CONNECTION_STRING=" + conn, fmt.Sprintf("STORAGE_TABLE_NAME=flow%d", time.Now().UnixNano()%1e9)}
+}
