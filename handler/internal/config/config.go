@@ -196,7 +196,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
-	c.Mode = Mode(strings.ToLower(get(EnvAuthMode, string(ModeEntra))))
+	c.Mode = Mode(strings.ToLower(get(EnvAuthMode, string(ModeProxy))))
 	if c.Mode != ModeProxy && c.Mode != ModeEntra {
 		bad(EnvAuthMode, "%q is not one of proxy, entra", c.Mode)
 	}

@@ -35,7 +35,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		PublicBaseURL: "http://127.0.0.1:8080", Mode: ModeEntra, TenantID: tenant, ClientID: client,
+		PublicBaseURL: "http://127.0.0.1:8080", Mode: ModeProxy, TenantID: tenant, ClientID: client,
 		AppIDURI: "api://" + client, AuthorityHost: "https://login.microsoftonline.com", APIScope: "user_impersonation",
 		ClientSecret: "s3cret", GraphBaseURL: "https://graph.microsoft.com",
 		GraphScopes: []string{"https://graph.microsoft.com/User.Read"}, TableName: "oauthstate",
@@ -51,8 +51,12 @@ func TestLoadDefaults(t *testing.T) {
 	if got, want := c.ResourceMetadataURL(), "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"; got != want {
 		t.Errorf("ResourceMetadataURL = %q, want %q", got, want)
 	}
-	if got, want := c.RequiredScopes(), []string{"api://" + client + "/user_impersonation"}; !cmp.Equal(got, want) {
+	if got, want := c.RequiredScopes(), []string{"mcp:tools"}; !cmp.Equal(got, want) {
 		t.Errorf("RequiredScopes = %q, want %q", got, want)
+	}
+	c.Mode = ModeEntra
+	if got, want := c.RequiredScopes(), []string{"api://" + client + "/user_impersonation"}; !cmp.Equal(got, want) {
+		t.Errorf("entra RequiredScopes = %q, want %q", got, want)
 	}
 }
 
