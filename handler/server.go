@@ -22,6 +22,7 @@ import (
 type server struct {
 	http.Handler
 	closers []func()
+	proxy   *proxyMode // nil in mode entra
 }
 
 func (s *server) Close() {
@@ -87,6 +88,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.proxy = pm
 		extra = pm.handlers
 		verify = pm.oauth.VerifyAccessToken
 		profiles = &proxyProfiles{oauth: pm.oauth, obo: obo, graph: graphClient, scopes: cfg.GraphScopes}

@@ -79,6 +79,8 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 		return tokenResponse{}, storeError(err)
 	}
 	switch {
+	case !h.now().Before(c.ExpiresAt):
+		return tokenResponse{}, InvalidGrant("the authorization code has expired")
 	case c.ClientID != client.ID:
 		return tokenResponse{}, InvalidGrant("the authorization code was issued to another client")
 	case get("redirect_uri") != c.RedirectURI:
@@ -111,6 +113,9 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	}
 	if err != nil {
 		return tokenResponse{}, storeError(err)
+	}
+	if !h.now().Before(rt.ExpiresAt) {
+		return tokenResponse{}, InvalidGrant("the refresh token has expired")
 	}
 	if rt.ClientID != client.ID {
 		return tokenResponse{}, InvalidGrant("the refresh token was issued to another client")
