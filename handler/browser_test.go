@@ -41,7 +41,12 @@ type oauthClient struct {
 
 func registerClient(t *testing.T, st *stack, redirectURI string) oauthClient {
 	t.Helper()
-	body := fmt.Sprintf(`{"client_name":"Flow Test Client","redirect_uris":[%q],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"application_type":"native"}`, redirectURI)
+	return registerClientNamed(t, st, redirectURI, "Flow Test Client")
+}
+
+func registerClientNamed(t *testing.T, st *stack, redirectURI, name string) oauthClient {
+	t.Helper()
+	body := fmt.Sprintf(`{"client_name":%q,"redirect_uris":[%q],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"application_type":"native"}`, name, redirectURI)
 	resp, err := http.Post(st.BaseURL+"/register", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
