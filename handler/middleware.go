@@ -35,7 +35,8 @@ var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // withRequestLog gives every request an id (the Functions host's invocation
 // id when present, so host and handler logs join up), logs one line per
-// request and turns a panic into a logged 500 instead of a dead process.
+// request (debug, or info for errors) and turns a panic into a logged 500
+// instead of a dead process.
 // It never logs query strings or headers: they may carry codes and tokens.
 func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +58,14 @@ func withRequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 					http.Error(rec, `{"error":"server_error"}`, http.StatusInternalServerError)
 				}
 			}
-			logger.LogAttrs(ctx, slog.LevelInfo, "request",
+			// Successful requests are logged at debug: the Functions host
+			// and APIM already record every request, and a log line per
+			// MCP call would cost a fifth of its CPU time.
+			level := slog.LevelDebug
+			if rec.status >= 400 {
+				level = slog.LevelInfo
+			}
+			logger.LogAttrs(ctx, level, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 		}()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"context"
 	"fmt"
 	"net"
@@ -29,7 +30,7 @@ var (
 )
 
 // binaries builds the handler and the emulator once per test run.
-func binaries(t *testing.T) (handler, emulator string) {
+func binaries(t testing.TB) (handler, emulator string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test builds binaries; skipped with -short")
@@ -184,4 +185,22 @@ func storageEnv(t *testing.T) []string {
 		return nil
 	}
 	return []string{"STORAGE_CONNECTION_STRING=" + conn, fmt.Sprintf("STORAGE_TABLE_NAME=flow%d", time.Now().UnixNano()%1e9)}
+}
+
+func freeAddrTB(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// jsonField returns a top-level string field of a JSON object.
+func jsonField(b []byte, name string) string {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	s, _ := m[name].(string)
+	return s
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
 // Verifier checks Entra v2 access tokens issued for our app (mode entra).
@@ -33,6 +34,11 @@ type Verifier struct {
 	// refetch (signing keys roll over; forged kids must not become a
 	// request amplifier against Entra).
 	RefreshUnknownKID *rate.Limiter
+
+	// verified remembers tokens that passed, until they expire, so a
+	// token's RS256 signature is checked once, not on every MCP request.
+	verified     *tokencache.Cache[*resource.TokenInfo]
+	verifiedOnce sync.Once
 
 	mu       sync.Mutex
 	kf       keyfunc.Keyfunc
@@ -54,13 +60,17 @@ func (v *Verifier) Close() {
 
 // Verify implements resource.Verifier.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*resource.TokenInfo, error) {
-	kf, err := v.keyfunc(ctx)
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
+	}
+	v.verifiedOnce.Do(func() { v.verified = tokencache.New[*resource.TokenInfo](10000, now) })
+	if ti, ok := v.verified.Get(raw); ok {
+		return ti, nil
+	}
+	kf, err := v.keyfunc(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var claims entraClaims
 	p := jwt.NewParser(
@@ -81,7 +91,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*resource.TokenInfo,
 	if claims.ObjectID == "" {
 		return nil, fmt.Errorf("%w: no oid claim (app-only tokens cannot act for a user)", resource.ErrInvalidToken)
 	}
-	return &resource.TokenInfo{
+	ti := &resource.TokenInfo{
 		Subject:   claims.ObjectID,
 		Name:      claims.Name,
 		Username:  claims.PreferredUsername,
@@ -91,7 +101,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*resource.TokenInfo,
 		Expiry:    claims.ExpiresAt.Time,
 		Issuer:    claims.Issuer,
 		Assertion: raw,
-	}, nil
+	}
+	v.verified.Put(raw, ti, ti.Expiry)
+	return ti, nil
 }
 
 // entraClaims are the v2 access-token claims we read.

@@ -39,7 +39,8 @@ type Verifier func(ctx context.Context, token string) (*TokenInfo, error)
 type tokenInfoKey struct{}
 
 // TokenInfoFrom returns the caller's verified token, if the request passed
-// RequireBearer.
+// RequireBearer. Verifiers cache and share TokenInfo values across requests:
+// treat it as read-only.
 func TokenInfoFrom(ctx context.Context) (*TokenInfo, bool) {
 	ti, ok := ctx.Value(tokenInfoKey{}).(*TokenInfo)
 	return ti, ok

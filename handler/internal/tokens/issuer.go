@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
 // ErrInvalidToken is wrapped by every Verify failure; the bearer
@@ -67,7 +68,15 @@ type Issuer struct {
 	verifyKeys       map[string]*ecdsa.PublicKey
 	jwks             []byte
 	parser           *jwt.Parser
+	// verified remembers tokens that passed Verify until they expire: a
+	// client sends the same token on every MCP request, and checking an
+	// ES256 signature each time would cost as much as the request itself.
+	verified *tokencache.Cache[AccessClaims]
 }
+
+// verifiedCacheSize bounds the verified-token cache (about 200 bytes an
+// entry).
+const verifiedCacheSize = 10000
 
 // NewIssuer builds an Issuer for cfg: iss = PUBLIC_BASE_URL, aud =
 // cfg.ResourceURL(), lifetime = ACCESS_TOKEN_TTL. previous may be nil; its
@@ -90,6 +99,7 @@ func NewIssuer(cfg config.Config, current, previous *SigningKey) (*Issuer, error
 	if i.ttl <= 0 {
 		i.ttl = time.Hour
 	}
+	i.verified = tokencache.New[AccessClaims](verifiedCacheSize, func() time.Time { return i.Now() })
 	set := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{current.jwk()}}
@@ -165,6 +175,9 @@ func (i *Issuer) Verify(token string) (AccessClaims, error) {
 	if len(token) > maxTokenLen {
 		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLen)
 	}
+	if c, ok := i.verified.Get(token); ok {
+		return c, nil
+	}
 	var wc wireClaims
 	if _, err := i.parser.ParseWithClaims(token, &wc, i.key); err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -176,7 +189,7 @@ func (i *Issuer) Verify(token string) (AccessClaims, error) {
 	if exp.Sub(iat) > maxLifetime+Leeway {
 		return AccessClaims{}, fmt.Errorf("%w: lifetime %s exceeds %s", ErrInvalidToken, exp.Sub(iat), maxLifetime)
 	}
-	return AccessClaims{
+	c := AccessClaims{
 		Subject:   wc.Subject,
 		ClientID:  wc.ClientID,
 		Scope:     wc.Scope,
@@ -184,7 +197,9 @@ func (i *Issuer) Verify(token string) (AccessClaims, error) {
 		ID:        wc.ID,
 		IssuedAt:  iat,
 		ExpiresAt: exp,
-	}, nil
+	}
+	i.verified.Put(token, c, exp)
+	return c, nil
 }
 
 // key is the jwt.Keyfunc: it runs after the alg check and picks the

@@ -1,0 +1,93 @@
+// Package tokencache remembers verified bearer tokens so a token is
+// verified once, not on every request: an ES256 signature check costs about
+// as much as the rest of an MCP request (DESIGN §12). Entries are keyed by
+// the token's SHA-256 (the cache never holds a token), expire with the
+// token, and the cache is bounded.
+package tokencache
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// Cache maps verified tokens to what verifying them produced.
+type Cache[V any] struct {
+	mu  sync.Mutex
+	m   map[[32]byte]entry[V]
+	max int
+	now func() time.Time
+}
+
+type entry[V any] struct {
+	v   V
+	exp time.Time
+}
+
+// New returns a cache holding at most max tokens; now is the clock that
+// decides expiry (nil: time.Now).
+func New[V any](max int, now func() time.Time) *Cache[V] {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache[V]{m: make(map[[32]byte]entry[V]), max: max, now: now}
+}
+
+// Get returns the cached result for token if it has not expired.
+func (c *Cache[V]) Get(token string) (V, bool) {
+	k := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	if !c.now().Before(e.exp) {
+		delete(c.m, k)
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+// Put remembers v for token until exp.
+func (c *Cache[V]) Put(token string, v V, exp time.Time) {
+	if c.max <= 0 {
+		return
+	}
+	k := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		c.evict()
+	}
+	c.m[k] = entry[V]{v: v, exp: exp}
+}
+
+// Len reports how many tokens are cached.
+func (c *Cache[V]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// evict drops expired entries and, if the cache is still full, about a
+// quarter of the rest (map order is random enough; a miss only costs one
+// verification).
+func (c *Cache[V]) evict() {
+	now := c.now()
+	for k, e := range c.m {
+		if !now.Before(e.exp) {
+			delete(c.m, k)
+		}
+	}
+	drop := len(c.m) - c.max*3/4
+	for k := range c.m {
+		if drop <= 0 {
+			break
+		}
+		delete(c.m, k)
+		drop--
+	}
+}

@@ -1,0 +1,55 @@
+package tokencache
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestCache(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := New[string](4, func() time.Time { return now })
+	c.Put("tok-a", "A", now.Add(time.Minute))
+	if v, ok := c.Get("tok-a"); !ok || v != "A" {
+		t.Fatalf("Get = %q %v", v, ok)
+	}
+	if _, ok := c.Get("tok-b"); ok {
+		t.Fatal("unknown token found")
+	}
+	now = now.Add(time.Minute)
+	if _, ok := c.Get("tok-a"); ok {
+		t.Fatal("expired token still cached")
+	}
+	if c.Len() != 0 {
+		t.Fatalf("expired entry not removed, Len = %d", c.Len())
+	}
+	for i := 0; i < 100; i++ {
+		c.Put(fmt.Sprint("t", i), "x", now.Add(time.Hour))
+	}
+	if c.Len() > 4 {
+		t.Fatalf("Len = %d, bound is 4", c.Len())
+	}
+	if _, ok := c.Get("t99"); !ok {
+		t.Fatal("most recent entry was evicted")
+	}
+}
+
+func TestZeroSizeCachesNothing(t *testing.T) {
+	c := New[int](0, nil)
+	c.Put("t", 1, time.Now().Add(time.Hour))
+	if _, ok := c.Get("t"); ok {
+		t.Fatal("zero-size cache stored a token")
+	}
+}
+
+func BenchmarkGetHit(b *testing.B) {
+	c := New[int](1024, nil)
+	tok := string(make([]byte, 700)) // about the size of our access tokens
+	c.Put(tok, 1, time.Now().Add(time.Hour))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.Get(tok)
+		}
+	})
+}
