@@ -111,10 +111,18 @@ type stack struct {
 // the local defaults for the given mode.
 func startStack(t *testing.T, mode string, env ...string) *stack {
 	t.Helper()
+	return startStackWith(t, mode, func(emulatorProc) []string { return env })
+}
+
+// startStackWith is startStack with settings that depend on the running
+// emulator.
+func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []string) *stack {
+	t.Helper()
 	handlerExe, emuExe := binaries(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
 	emu := startEmulator(t, emuExe, base+"/callback")
+	env := envFor(emu)
 	vars := append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),

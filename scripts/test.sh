@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export GOFLAGS=${GOFLAGS:--mod=mod}
+export DEBIAN_FRONTEND=noninteractive
 artifacts="$root/.artifacts"
 mkdir -p "$artifacts"
 
@@ -40,7 +41,23 @@ go vet ./...
 
 step "go test"
 export TEST_ARTIFACTS_DIR="$artifacts"
-go test -count=1 -timeout 15m ./... 2>&1 | tee "$artifacts/go-test.txt"
+# Full verbose output goes to .artifacts/go-test.txt; the console shows each
+# package's result and every skipped or failed test.
+set +e
+go test -count=1 -v -timeout 15m ./... >"$artifacts/go-test.txt" 2>&1
+status=$?
+set -e
+grep -E -- '^(ok|FAIL|panic:)|--- (FAIL|SKIP)' "$artifacts/go-test.txt" || true
+passed=$(grep -cE -- '^\s*--- PASS' "$artifacts/go-test.txt" || true)
+failed=$(grep -cE -- '^\s*--- FAIL' "$artifacts/go-test.txt" || true)
+if [ "$status" -ne 0 ]; then
+  echo "go test failed; the last lines of the full output:"
+  tail -n 60 "$artifacts/go-test.txt"
+  exit "$status"
+fi
 
 step "race detector on the concurrent parts"
-go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... 2>&1 | tail -n 20
+go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... 2>&1 | tail -n 20
+
+echo
+echo "tests: $passed passed, $failed failed"

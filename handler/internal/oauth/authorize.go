@@ -65,10 +65,6 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, redirectURI, state, oerr)
 		return
 	}
-	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
-		h.redirectError(w, r, redirectURI, state, storeError(err))
-		return
-	}
 	// A browser that already approved this client and redirect URI is not
 	// asked again.
 	if b := h.cookie(r, cookieBrowser); b != "" {
@@ -77,6 +73,10 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 			h.approve(w, r, areq)
 			return
 		}
+	}
+	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
+		h.redirectError(w, r, redirectURI, state, storeError(err))
+		return
 	}
 	http.Redirect(w, r, "/consent?request="+url.QueryEscape(areq.ID), http.StatusFound)
 }

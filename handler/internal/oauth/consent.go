@@ -116,7 +116,6 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 // after consent, under a fresh id, bound to this browser by the flow cookie
 // and stored server-side for single use at /callback.
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.AuthRequest) {
-	pendingID := areq.ID
 	flow := h.cookie(r, cookieFlow)
 	if flow == "" {
 		flow = tokens.NewOpaque()
@@ -129,8 +128,6 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.Aut
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	// The pre-consent record is spent; a second tab replaying it gets nothing.
-	_, _ = h.Store.TakeAuthRequest(r.Context(), pendingID)
 	h.setCookie(w, cookieFlow, flow, authRequestTTL, http.SameSiteLaxMode)
 	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
 }
