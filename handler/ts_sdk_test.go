@@ -1,0 +1,31 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// TestTypeScriptSDKClient signs in with the MCP TypeScript SDK's OAuth
+// client (what MCP Inspector and many hosts build on), the browser part in
+// headless Chromium, then calls the tools.
+func TestTypeScriptSDKClient(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (scripts/test.sh installs it)")
+	}
+	for _, m := range []string{"../node_modules/@modelcontextprotocol/sdk", "../node_modules/playwright-core"} {
+		if _, err := os.Stat(m); err != nil {
+			t.Skipf("%s is not installed (scripts/test.sh runs npm ci)", m)
+		}
+	}
+	st := startStack(t, "proxy", storageEnv(t)...)
+	cmd := exec.Command("node", "test/ts-sdk/oauth-client.mjs")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "MCP_URL="+st.BaseURL+"/mcp", "CHROMIUM="+chromium, "EMULATOR_SPKI="+spkiPin(t, st.Emu.CAFile))
+	out, err := cmd.CombinedOutput()
+	t.Logf("TypeScript SDK client:\n%s", out)
+	if err != nil {
+		t.Fatalf("TypeScript SDK client failed: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+// The MCP TypeScript SDK as a real client, the way MCP Inspector and many
+// hosts use it: StreamableHTTPClientTransport with an OAuthClientProvider.
+// The SDK meets the 401, discovers the protected resource metadata and our
+// authorization server, registers dynamically, builds the authorization URL
+// (PKCE S256, resource); the browser part runs in Debian's chromium; then
+// the SDK redeems the code and calls the tools.
+// Started by handler/ts_sdk_test.go with MCP_URL, EMULATOR_SPKI, CHROMIUM.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { chromium } from 'playwright-core';
+
+const env = process.env;
+const redirectUrl = 'http://127.0.0.1:45454/oauth/callback';
+let passed = 0, failed = 0;
+function check(name, cond, detail) {
+  if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name}: ${detail}`); }
+}
+
+class Provider {
+  constructor() { this.store = {}; this.authorizationUrl = undefined; }
+  get redirectUrl() { return redirectUrl; }
+  get clientMetadata() {
+    return { client_name: 'TypeScript SDK test', redirect_uris: [redirectUrl], grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
+  clientInformation() { return this.store.client; }
+  saveClientInformation(c) { this.store.client = c; }
+  tokens() { return this.store.tokens; }
+  saveTokens(t) { this.store.tokens = t; }
+  redirectToAuthorization(url) { this.authorizationUrl = url; }
+  saveCodeVerifier(v) { this.store.verifier = v; }
+  codeVerifier() { return this.store.verifier; }
+}
+
+// browserSignIn opens the authorization URL in chromium, approves the
+// consent page, picks a test user at the emulator, and returns the query
+// the client's redirect URI receives.
+async function browserSignIn(url) {
+  const browser = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', `--ignore-certificate-errors-spki-list=${env.EMULATOR_SPKI}`] });
+  try {
+    const context = await browser.newContext();
+    let landed;
+    await context.route(u => u.href.startsWith(redirectUrl), route => {
+      landed = route.request().url();
+      route.fulfill({ status: 200, body: 'ok' });
+    });
+    const page = await context.newPage();
+    await page.goto(url.toString());
+    await page.click('#approve');
+    await page.click('button[name=user][value="MeganB@contoso.example"]');
+    await page.waitForURL(u => u.href.startsWith(redirectUrl));
+    return new URL(landed).searchParams;
+  } finally {
+    await browser.close();
+  }
+}
+
+const provider = new Provider();
+const mcpURL = new URL(env.MCP_URL);
+let transport = new StreamableHTTPClientTransport(mcpURL, { authProvider: provider });
+let client = new Client({ name: 'ts-sdk-test', version: '1.0.0' });
+try {
+  await client.connect(transport);
+  check('first connect needs authorization', false, 'connected without a token');
+} catch (e) {
+  check('first connect needs authorization', e instanceof UnauthorizedError, String(e));
+}
+const authURL = provider.authorizationUrl;
+check('the SDK registered dynamically', !!provider.store.client?.client_id, JSON.stringify(provider.store.client));
+check('authorization URL is our /authorize with PKCE S256 and resource',
+  authURL && authURL.href.startsWith(new URL('/authorize', mcpURL).href) &&
+  authURL.searchParams.get('code_challenge_method') === 'S256' && authURL.searchParams.get('resource') === env.MCP_URL,
+  authURL?.href);
+
+const q = await browserSignIn(authURL);
+check('the redirect carries code and iss', q.get('code') && q.get('iss') === mcpURL.origin, q.toString());
+await transport.finishAuth(q.get('code'));
+check('the SDK redeemed the code', !!provider.store.tokens?.access_token && !!provider.store.tokens?.refresh_token,
+  JSON.stringify(Object.keys(provider.store.tokens || {})));
+
+transport = new StreamableHTTPClientTransport(mcpURL, { authProvider: provider });
+client = new Client({ name: 'ts-sdk-test', version: '1.0.0' });
+await client.connect(transport);
+const tools = await client.listTools();
+check('tools/list', tools.tools.map(t => t.name).sort().join(',') === 'auth_info,whoami', JSON.stringify(tools.tools.map(t => t.name)));
+const me = await client.callTool({ name: 'whoami', arguments: {} });
+check('whoami returns the Graph profile', !me.isError && me.structuredContent?.displayName === 'Megan Bowen', JSON.stringify(me));
+await client.close();
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
