@@ -292,6 +292,27 @@ func BenchmarkToolsCallHTTP(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			// Server and client share this process, so this is an upper bound
+			// on the server's resident memory under the load just applied.
+			b.ReportMetric(procStatusMB(b, "VmRSS"), "rss-MB")
+			b.ReportMetric(procStatusMB(b, "VmHWM"), "peak-rss-MB")
 		})
 	}
+}
+
+// procStatusMB reads a memory figure (kB) from /proc/self/status, in MB.
+func procStatusMB(b *testing.B, field string) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
 }
