@@ -13,19 +13,8 @@ import (
 // stored Entra tokens stop working at once. Unknown tokens get 200 too
 // (RFC 7009 §2.2), so the endpoint tells an attacker nothing.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		writePreflight(w, r, "POST, OPTIONS")
-		return
-	}
-	allowCORS(w)
-	form, oerr := parseForm(w, r)
-	if oerr != nil {
-		h.writeError(w, r, oerr)
-		return
-	}
-	client, oerr := h.authenticateClient(r, form)
-	if oerr != nil {
-		h.writeError(w, r, oerr)
+	form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	raw := form.Get("token")

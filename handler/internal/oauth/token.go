@@ -28,22 +28,12 @@ type tokenResponse struct {
 
 // Token handles POST /token.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		writePreflight(w, r, "POST, OPTIONS")
-		return
-	}
-	allowCORS(w)
-	form, oerr := parseForm(w, r)
-	if oerr != nil {
-		h.writeError(w, r, oerr)
-		return
-	}
-	client, oerr := h.authenticateClient(r, form)
-	if oerr != nil {
-		h.writeError(w, r, oerr)
+	form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	var resp tokenResponse
+	var oerr *Error
 	switch gt := form.Get("grant_type"); gt {
 	case "authorization_code":
 		resp, oerr = h.codeGrant(r, form, client)
