@@ -1,0 +1,325 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+)
+
+var secretish = regexp.MustCompile(`(?i)signingkey|sealingkey|secret|password|listkeys|connectionstring`)
+
+// --- (d) app settings ---------------------------------------------------------
+
+// platformSettings are the non-handler settings the Function App needs.
+var platformSettings = []string{
+	"AzureWebJobsStorage__accountName",
+	"AzureWebJobsStorage__credential",
+	"AzureWebJobsStorage__clientId",
+	"APPLICATIONINSIGHTS_CONNECTION_STRING",
+	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+	"AZURE_CLIENT_ID",
+}
+
+// appSettings returns the function app's appSettings, name -> value node.
+func appSettings(t *testing.T) (map[string]*bicepNode, *bicepNode) {
+	t.Helper()
+	f := bicepFileOf(t, "modules/functionapp.bicep")
+	sites := f.resourcesOf("Microsoft.Web/sites")
+	if len(sites) != 1 {
+		t.Fatalf("functionapp.bicep declares %d Microsoft.Web/sites, want 1", len(sites))
+	}
+	site := sites[0].Value.unwrap()
+	list := site.prop("properties", "siteConfig", "appSettings")
+	if list == nil {
+		t.Fatal("functionapp.bicep: no properties.siteConfig.appSettings")
+	}
+	out := map[string]*bicepNode{}
+	for _, o := range f.objects(list) {
+		name := o.prop("name").str()
+		if name == "" || o.prop("value") == nil {
+			continue
+		}
+		if _, dup := out[name]; dup {
+			t.Errorf("app setting %s is set twice", name)
+		}
+		out[name] = o.prop("value")
+	}
+	return out, site
+}
+
+// TestInfraAppSettings: every setting the handler needs in Azure is set, for
+// both modes; nothing unknown, no client secret, keys only as Key Vault
+// references, and the Flex site settings the design depends on.
+func TestInfraAppSettings(t *testing.T) {
+	settings, site := appSettings(t)
+	for _, mode := range []config.Mode{config.ModeProxy, config.ModeEntra} {
+		for _, name := range config.RequiredInAzure(mode) {
+			if _, ok := settings[name]; !ok {
+				t.Errorf("mode %s: %s is required in Azure (config.RequiredInAzure) but not in the function app's appSettings", mode, name)
+			}
+		}
+	}
+	known := append(config.Settings(), platformSettings...)
+	for name := range settings {
+		if !slices.Contains(known, name) {
+			t.Errorf("app setting %s is neither read by the handler (config.Settings) nor a platform setting", name)
+		}
+	}
+	for _, banned := range []string{config.EnvClientSecret, config.EnvTableConnString, "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "AzureWebJobsStorage"} {
+		if _, ok := settings[banned]; ok {
+			t.Errorf("app setting %s must not be set in Azure", banned)
+		}
+	}
+	for _, name := range platformSettings {
+		if _, ok := settings[name]; !ok {
+			t.Errorf("platform setting %s missing", name)
+		}
+	}
+
+	// Keys: Key Vault references to secrets that keys.bicep writes.
+	keys := bicepFileOf(t, "keys.bicep")
+	var secretNames []string
+	for _, r := range keys.resourcesOf("Microsoft.KeyVault/vaults/secrets") {
+		secretNames = append(secretNames, r.Value.unwrap().prop("name").str())
+	}
+	kvRef := regexp.MustCompile(`^'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets/([a-z-]+)/\)'$`)
+	f := bicepFileOf(t, "modules/functionapp.bicep")
+	for _, name := range []string{config.EnvSigningKey, config.EnvSealingKey, config.EnvSigningKeyPrevious, config.EnvSealingKeyPrevious} {
+		v, ok := settings[name]
+		if !ok {
+			t.Errorf("%s not set", name)
+			continue
+		}
+		// secretRef.signing -> the var's property.
+		ref := v
+		if v.K == "member_expression" {
+			parts := strings.SplitN(v.Text, ".", 2)
+			ref = f.Vars[parts[0]].prop(parts[1])
+		}
+		m := kvRef.FindStringSubmatch(ref.src())
+		if m == nil {
+			t.Errorf("%s = %s, want a versionless @Microsoft.KeyVault(SecretUri=...) reference", name, ref.src())
+			continue
+		}
+		if !slices.Contains(secretNames, m[1]) {
+			t.Errorf("%s references secret %q, which keys.bicep never writes (it writes %v)", name, m[1], secretNames)
+		}
+	}
+
+	// One identity everywhere.
+	for _, name := range []string{config.EnvManagedIdentityID, "AZURE_CLIENT_ID", "AzureWebJobsStorage__clientId"} {
+		if got := settings[name].src(); got != "identityClientId" {
+			t.Errorf("%s = %s, want identityClientId (the UAMI)", name, got)
+		}
+	}
+	if got := settings[config.EnvLogFormat].str(); got != "json" {
+		t.Errorf("LOG_FORMAT = %q, want json", got)
+	}
+
+	props := site.prop("properties")
+	checks := []struct{ path, want string }{
+		{"httpsOnly", "true"},
+		{"keyVaultReferenceIdentity", "identityId"},
+		{"siteConfig.minTlsVersion", "'1.2'"},
+		{"siteConfig.ftpsState", "'Disabled'"},
+		{"functionAppConfig.runtime.name", "'custom'"},
+		{"functionAppConfig.runtime.version", "'1.0'"},
+		{"functionAppConfig.deployment.storage.authentication.type", "'UserAssignedIdentity'"},
+	}
+	for _, c := range checks {
+		if got := props.prop(strings.Split(c.path, ".")...).src(); got != c.want {
+			t.Errorf("site properties.%s = %s, want %s", c.path, got, c.want)
+		}
+	}
+}
+
+// TestInfraStorageAndVault: shared keys off, TLS 1.2, no public blobs, the
+// table the handler defaults to, Key Vault in RBAC mode.
+func TestInfraStorageAndVault(t *testing.T) {
+	st := bicepFileOf(t, "modules/storage.bicep")
+	accts := st.resourcesOf("Microsoft.Storage/storageAccounts")
+	if len(accts) != 1 {
+		t.Fatalf("storage.bicep declares %d accounts", len(accts))
+	}
+	p := accts[0].Value.prop("properties")
+	for path, want := range map[string]string{
+		"allowSharedKeyAccess":  "false",
+		"allowBlobPublicAccess": "false",
+		"minimumTlsVersion":     "'TLS1_2'",
+	} {
+		if got := p.prop(path).src(); got != want {
+			t.Errorf("storage %s = %s, want %s", path, got, want)
+		}
+	}
+	if len(st.resourcesOf("Microsoft.Storage/storageAccounts/tableServices/tables")) != 1 ||
+		len(st.resourcesOf("Microsoft.Storage/storageAccounts/blobServices/containers")) != 1 {
+		t.Error("storage.bicep must declare one table and one deployment container")
+	}
+	main := bicepFileOf(t, "main.bicep")
+	cfg := loadInfraConfig(t, config.ModeProxy)
+	if got := main.module("modules/storage.bicep").Value.prop("params", "tableName").str(); got != cfg.TableName {
+		t.Errorf("main.bicep creates table %q, the handler's default STORAGE_TABLE_NAME is %q", got, cfg.TableName)
+	}
+
+	kv := bicepFileOf(t, "modules/keyvault.bicep")
+	vaults := kv.resourcesOf("Microsoft.KeyVault/vaults")
+	if len(vaults) != 1 {
+		t.Fatalf("keyvault.bicep declares %d vaults", len(vaults))
+	}
+	vp := vaults[0].Value.prop("properties")
+	if got := vp.prop("enableRbacAuthorization").src(); got != "true" {
+		t.Errorf("enableRbacAuthorization = %s, want true", got)
+	}
+	if got := vp.prop("enablePurgeProtection").src(); !strings.Contains(got, "purgeProtection") {
+		t.Errorf("enablePurgeProtection = %s, want it driven by the purgeProtection parameter", got)
+	}
+	if len(kv.resourcesOf("Microsoft.KeyVault/vaults/secrets")) != 0 {
+		t.Error("keyvault.bicep must not declare secrets: redeploying would replace the keys (keys.bicep writes them)")
+	}
+	keys := bicepFileOf(t, "keys.bicep")
+	keysSrc := string(mustRead(t, "infra/keys.bicep"))
+	for name := range keys.Params {
+		if name != "keyVaultName" && !strings.Contains(keysSrc, "@secure()\nparam "+name+" ") {
+			t.Errorf("keys.bicep param %s must be @secure()", name)
+		}
+	}
+	if len(keys.Outputs) != 0 {
+		t.Error("keys.bicep must have no outputs")
+	}
+}
+
+// --- (d) roles ----------------------------------------------------------------
+
+// builtinRoles are the documented built-in role definition ids the
+// deployment may grant (reference/azure.md §4.2; Key Vault RBAC guide).
+var builtinRoles = map[string]string{
+	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+	"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
+
+var guidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+// TestInfraRoleAssignments: every role assignment uses an allow-listed
+// built-in role id; the identity gets exactly the roles it needs.
+func TestInfraRoleAssignments(t *testing.T) {
+	granted := map[string]int{}
+	for name, f := range loadBicep(t) {
+		for _, r := range f.resourcesOf("Microsoft.Authorization/roleAssignments") {
+			def := r.Value.unwrap().prop("properties", "roleDefinitionId")
+			text := def.src()
+			// roles.storageBlobDataOwner -> the id in `var roles`.
+			for _, ref := range regexp.MustCompile(`\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b`).FindAllStringSubmatch(text, -1) {
+				if v, ok := f.Vars[ref[1]]; ok {
+					text += " " + v.prop(ref[2]).str()
+				}
+			}
+			ids := guidRE.FindAllString(text, -1)
+			if len(ids) != 1 {
+				t.Errorf("%s: role assignment %s: cannot find exactly one role id in %s", name, r.Symbol, def.src())
+				continue
+			}
+			id := strings.ToLower(ids[0])
+			role, ok := builtinRoles[id]
+			if !ok {
+				t.Errorf("%s: role assignment %s uses %s, not an allow-listed built-in role", name, r.Symbol, id)
+				continue
+			}
+			granted[role]++
+			if n := r.Value.unwrap().prop("name").src(); !strings.HasPrefix(n, "guid(") {
+				t.Errorf("%s: role assignment %s name %s: want guid(scope, principal, role) for idempotency", name, r.Symbol, n)
+			}
+		}
+	}
+	for _, role := range []string{"Storage Blob Data Owner", "Storage Table Data Contributor", "Key Vault Secrets User", "Monitoring Metrics Publisher"} {
+		if granted[role] == 0 {
+			t.Errorf("no role assignment grants %s", role)
+		}
+	}
+	// Decision (rbac.bicep): HTTP-only app, the host needs no queues.
+	if granted["Storage Queue Data Contributor"] != 0 {
+		t.Error("Storage Queue Data Contributor granted; rbac.bicep documents why it is not needed — update both")
+	}
+}
+
+// TestInfraEntraApp: the app registration the handler and the policies
+// assume: v2 tokens, the API scope, the callback redirect, Graph User.Read,
+// a federated credential for the UAMI, consent behind a parameter.
+func TestInfraEntraApp(t *testing.T) {
+	raw := string(mustRead(t, "infra/modules/entra-app.bicep"))
+	if !regexp.MustCompile(`(?m)^extension microsoftGraphV1\s*$`).MatchString(raw) {
+		t.Error("entra-app.bicep must start the Graph extension: extension microsoftGraphV1")
+	}
+	var bc struct {
+		Extensions map[string]string `json:"extensions"`
+	}
+	if err := json.Unmarshal(mustRead(t, "infra/bicepconfig.json"), &bc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(bc.Extensions["microsoftGraphV1"], "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:") {
+		t.Errorf("bicepconfig.json microsoftGraphV1 = %q", bc.Extensions["microsoftGraphV1"])
+	}
+
+	f := bicepFileOf(t, "modules/entra-app.bicep")
+	apps := f.resourcesOf("Microsoft.Graph/applications")
+	if len(apps) != 1 {
+		t.Fatalf("%d applications", len(apps))
+	}
+	app := apps[0].Value
+	if got := app.prop("api", "requestedAccessTokenVersion").src(); got != "2" {
+		t.Errorf("requestedAccessTokenVersion = %s, want 2 (v2 issuer and aud = client id)", got)
+	}
+	if got := app.prop("web", "redirectUris").src(); got != "redirectUris" {
+		t.Errorf("web.redirectUris = %s", got)
+	}
+	// Delegated Graph User.Read (the whoami tool's On-Behalf-Of call).
+	if f.Vars["graphAppId"].str() != "00000003-0000-0000-c000-000000000000" ||
+		f.Vars["graphUserReadScopeId"].str() != "e1fe6dd8-ba31-4d61-89e7-88639da4683d" {
+		t.Error("Graph app id or User.Read scope id changed")
+	}
+	rra := f.objects(app.prop("requiredResourceAccess"))
+	if !slices.ContainsFunc(rra, func(o *bicepNode) bool { return o.prop("resourceAppId").src() == "graphAppId" }) ||
+		!slices.ContainsFunc(rra, func(o *bicepNode) bool {
+			return o.prop("id").src() == "graphUserReadScopeId" && o.prop("type").str() == "Scope"
+		}) {
+		t.Error("requiredResourceAccess must list Graph User.Read as a delegated (Scope) permission")
+	}
+	cfg := loadInfraConfig(t, config.ModeEntra)
+	if def := f.Params["apiScope"].Default.str(); def != cfg.APIScope {
+		t.Errorf("entra-app apiScope default %q, handler default ENTRA_API_SCOPE %q", def, cfg.APIScope)
+	}
+	fics := f.resourcesOf("Microsoft.Graph/applications/federatedIdentityCredentials")
+	if len(fics) != 1 || fics[0].Value.prop("audiences").src() == "" ||
+		!strings.Contains(fmt.Sprint(fics[0].Value.prop("audiences").Items[0].str()), "api://AzureADTokenExchange") {
+		t.Error("want one federated identity credential with audience api://AzureADTokenExchange")
+	}
+	for _, g := range f.resourcesOf("Microsoft.Graph/oauth2PermissionGrants") {
+		if g.Value.K != "if" || !strings.Contains(g.Value.Cond, "grantAdminConsent") {
+			t.Errorf("oauth2PermissionGrants %s must be conditional on grantAdminConsent", g.Symbol)
+		}
+	}
+
+	main := bicepFileOf(t, "main.bicep")
+	p := main.module("modules/entra-app.bicep").Value.prop("params")
+	if got := p.prop("redirectUris").src(); !strings.Contains(got, "'${publicBaseUrl}/callback'") {
+		t.Errorf("redirect URIs %s do not include ${publicBaseUrl}/callback", got)
+	}
+	if !slices.ContainsFunc(endpoints, func(e endpoint) bool { return e.Path == "/callback" }) {
+		t.Error("handler has no /callback endpoint")
+	}
+	if got := main.Vars["vsCodeClientId"].str(); got != "aebc6443-996d-45c2-90f0-388ff96faa56" {
+		t.Errorf("VS Code client id = %q", got)
+	}
+	if got := p.prop("preAuthorizedClientIds").src(); !strings.Contains(got, "authMode == 'entra'") {
+		t.Errorf("preAuthorizedClientIds = %s: VS Code is pre-authorized only in mode entra", got)
+	}
+}
+
+// --- APIM --------------------------------------------------------------------
