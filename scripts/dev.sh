@@ -6,6 +6,7 @@
 #   scripts/dev.sh                    # mode proxy (default): any MCP client can sign in
 #   AUTH_MODE=entra scripts/dev.sh    # clients get tokens from the emulator directly
 #   DEV_VIA_HOST=1 scripts/dev.sh     # route through funchost, the Functions host stand-in
+#   DEV_SERVICES_ONLY=1 scripts/dev.sh  # only the emulator and Azurite, for `func start` in build/app
 #
 # Ports: DEV_PORT (handler, default 7071), DEV_IDP_PORT (emulator, default 7072).
 set -euo pipefail
@@ -64,6 +65,17 @@ env_vars=(
   "LOG_LEVEL=${LOG_LEVEL:-info}"
   "${storage_env[@]}"
 )
+if [ "${DEV_SERVICES_ONLY:-}" = 1 ]; then
+  cat <<MSG
+
+  Entra emulator: $idp (CA: $state/emulator-ca.pem)
+  state:          $storage_note
+  Now run: scripts/build.sh && cp local.settings.json.example build/app/local.settings.json && (cd build/app && func start)
+  Ctrl-C stops the emulator and Azurite.
+MSG
+  wait -n "${pids[@]}"
+  exit 0
+fi
 if [ "${DEV_VIA_HOST:-}" = 1 ]; then
   mkdir -p "$state/app"
   bash scripts/build.sh "$state/app" >/dev/null
