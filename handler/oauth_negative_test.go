@@ -150,6 +150,7 @@ func TestAuthorizeNegative(t *testing.T) {
 		{"localhost is not 127.0.0.1", url.Values{"redirect_uri": {"http://localhost:53682/callback"}}},
 		{"https of a loopback", url.Values{"redirect_uri": {"https://127.0.0.1:53682/callback"}}},
 		{"javascript scheme", url.Values{"redirect_uri": {"javascript:alert(1)"}}},
+		{"missing redirect_uri", url.Values{"redirect_uri": {""}}},
 	}
 	for _, tt := range pageCases {
 		t.Run("page/"+tt.name, func(t *testing.T) {

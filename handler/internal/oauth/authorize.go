@@ -48,10 +48,9 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
 		return
 	}
+	// redirect_uri is always required (every MCP client sends it): /token
+	// then compares it with what it receives, with no implied default.
 	redirectURI := q.Get("redirect_uri")
-	if redirectURI == "" && len(client.RedirectURIs) == 1 && !IsLoopbackRedirectURI(client.RedirectURIs[0]) {
-		redirectURI = client.RedirectURIs[0]
-	}
 	if redirectURI == "" || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
 		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect URI in this request is not registered for the application.")
