@@ -86,9 +86,9 @@ fi
 pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
+echo
+echo "MCP endpoint: $base/mcp"
 cat <<MSG
-
-  MCP endpoint: $base/mcp
   mode:         $AUTH_MODE
   sign-in:      Entra emulator at $idp (test users: AdeleV, AlexW, MeganB, NestorW @contoso.example)
   state:        $storage_note
