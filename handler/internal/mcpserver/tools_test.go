@@ -20,7 +20,9 @@ type fakeProfiles struct {
 	err error
 }
 
-func (f fakeProfiles) Me(context.Context, *resource.TokenInfo) (graph.Profile, error) { return f.p, f.err }
+func (f fakeProfiles) Me(context.Context, *resource.TokenInfo) (graph.Profile, error) {
+	return f.p, f.err
+}
 
 func text(r *mcp.CallToolResult) string {
 	var b strings.Builder
