@@ -36,7 +36,9 @@ trap cleanup INT TERM EXIT
 base="http://127.0.0.1:$DEV_PORT"
 idp="https://127.0.0.1:$DEV_IDP_PORT"
 rm -f "$state/emulator-ca.pem"
-"$state/entra-emulator" -addr "127.0.0.1:$DEV_IDP_PORT" -cert-out "$state/emulator-ca.pem" \
+# -tls-dir keeps the emulator's certificate across runs: accept it once in
+# the browser (or trust .dev/emulator-ca.pem) and it stays accepted.
+"$state/entra-emulator" -addr "127.0.0.1:$DEV_IDP_PORT" -cert-out "$state/emulator-ca.pem" -tls-dir "$state/emulator-tls" \
   -redirect-uri "$base/callback" -redirect-uri "http://localhost:$DEV_PORT/callback" \
   >"$state/emulator.out" 2>"$state/emulator.log" &
 pids+=($!)

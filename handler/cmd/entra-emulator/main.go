@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", entraemu.DefaultAddr, "listen address; port 0 picks a free port")
 	certOut := fs.String("cert-out", "", "write the generated TLS certificate (PEM) to this file, for UPSTREAM_CA_FILE")
+	tlsDir := fs.String("tls-dir", "", "keep the TLS certificate and key in this directory across runs (a browser that accepted it once keeps accepting it)")
 	baseURL := fs.String("base-url", "", "public origin for issuer and endpoints (default: https://<listen address>)")
 	fs.StringVar(&cfg.TenantID, "tenant", cfg.TenantID, "tenant id")
 	fs.StringVar(&cfg.App.ID, "client-id", cfg.App.ID, "API app (confidential client) id")
@@ -76,6 +77,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.App.FederatedSubjects = []string{cfg.FederatedSubject}
 	cfg.BaseURL = strings.TrimSuffix(*baseURL, "/")
 
+	if *tlsDir != "" {
+		c, err := entraemu.LoadOrCreateServingCert(*tlsDir)
+		if err != nil {
+			return fmt.Errorf("tls-dir: %w", err)
+		}
+		cfg.ServingCert = &c
+	}
 	emu, err := entraemu.New(cfg)
 	if err != nil {
 		return err

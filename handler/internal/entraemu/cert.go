@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -52,6 +54,36 @@ func newServingCert() (tls.Certificate, []byte, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: leaf}, pemBytes, nil
 }
 
+// LoadOrCreateServingCert keeps the serving certificate in dir (cert.pem,
+// key.pem) across runs, so a browser or trust store that accepted it once
+// keeps accepting it. A missing, unreadable or soon-expiring pair is
+// replaced by a new one.
+func LoadOrCreateServingCert(dir string) (tls.Certificate, error) {
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && c.Leaf != nil &&
+		time.Until(c.Leaf.NotAfter) > 7*24*time.Hour && c.Leaf.IsCA {
+		return c, nil
+	}
+	c, certPEM, err := newServingCert()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	return c, nil
+}
+
 // CertPEM returns the serving certificate in PEM, for a trust store.
 func (e *Emulator) CertPEM() []byte { return append([]byte(nil), e.certPEM...) }
 
@@ -78,4 +110,19 @@ func (e *Emulator) Client() *http.Client {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// servingCert uses the configured certificate, or makes a new one.
+func servingCert(c *tls.Certificate) (tls.Certificate, []byte, error) {
+	if c == nil {
+		return newServingCert()
+	}
+	if c.Leaf == nil {
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		if err != nil {
+			return tls.Certificate{}, nil, err
+		}
+		c.Leaf = leaf
+	}
+	return *c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), nil
 }

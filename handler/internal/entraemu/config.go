@@ -1,6 +1,7 @@
 package entraemu
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,7 +94,10 @@ type Config struct {
 	BaseURL       string
 	App           Client
 	PublicClients []Client
-	Users         []User
+	// ServingCert is the TLS certificate to serve; nil makes a new one
+	// (see LoadOrCreateServingCert to keep one across runs).
+	ServingCert *tls.Certificate
+	Users       []User
 	// ManagedIdentityClientID is the user-assigned identity the /msi/token
 	// endpoint serves; its tokens carry FederatedSubject as sub and oid.
 	ManagedIdentityClientID string

@@ -35,7 +35,7 @@ func New(cfg Config) (*Emulator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cert, certPEM, err := newServingCert()
+	cert, certPEM, err := servingCert(cfg.ServingCert)
 	if err != nil {
 		return nil, err
 	}
