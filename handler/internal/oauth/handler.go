@@ -13,6 +13,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
@@ -40,6 +41,9 @@ type Handler struct {
 
 	docsOnce sync.Once
 	docs     metadataDocs
+
+	grantsOnce sync.Once
+	grants     *tokencache.Cache[store.Grant] // live grants, see GrantCheckInterval
 }
 
 func (h *Handler) now() time.Time {

@@ -10,17 +10,18 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
 // VerifyAccessToken is the resource.Verifier of mode proxy: our own ES256
 // token (iss, aud, exp checked by the Issuer), whose grant must still
-// exist, so a revoked grant stops working on the next request.
+// exist, so a revoked grant stops working.
 func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.TokenInfo, error) {
 	c, err := h.Issuer.Verify(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
 	}
-	g, err := h.Store.GetGrant(ctx, c.GrantID)
+	g, err := h.liveGrant(ctx, c.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: grant revoked or expired", resource.ErrInvalidToken)
 	}
@@ -63,7 +64,7 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 			var ue *entra.UpstreamError
 			if errors.As(err, &ue) && ue.Definitive() {
 				// Entra revoked the session: so do we.
-				_ = h.Store.DeleteGrant(ctx, grantID)
+				_ = h.revokeGrant(ctx, grantID)
 				h.logger().InfoContext(ctx, "upstream refresh refused; grant revoked", "grant", grantID, "err", err)
 				return "", time.Time{}, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
 			}
@@ -83,4 +84,34 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 		}
 	}
 	return "", time.Time{}, errors.New("upstream refresh: too much contention on the grant")
+}
+
+// GrantCheckInterval is how long one instance trusts that a grant it read
+// still exists. Reading it from Table Storage on every MCP request would
+// add a round trip (~5 ms) to each and cap an instance at a few thousand
+// requests a second. A revocation takes effect at once on the instance
+// that handled it, and within this interval on every other instance.
+const GrantCheckInterval = 2 * time.Second
+
+// liveGrant returns the grant, from the short-lived cache when it was read
+// less than GrantCheckInterval ago.
+func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error) {
+	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
+	if g, ok := h.grants.Get(id); ok {
+		return g, nil
+	}
+	g, err := h.Store.GetGrant(ctx, id)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	h.grants.Put(id, g, h.now().Add(GrantCheckInterval))
+	return g, nil
+}
+
+// revokeGrant deletes the grant (and with it its refresh tokens and the
+// sealed Entra tokens) and forgets it here at once.
+func (h *Handler) revokeGrant(ctx context.Context, id string) error {
+	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
+	h.grants.Delete(id)
+	return h.Store.DeleteGrant(ctx, id)
 }

@@ -24,7 +24,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	grantID, err := h.grantOf(r, raw, form.Get("token_type_hint"), client.ID)
 	if err == nil && grantID != "" {
-		err = h.Store.DeleteGrant(r.Context(), grantID)
+		err = h.revokeGrant(r.Context(), grantID)
 		if err == nil {
 			h.audit(r, "grant revoked", "client_id", client.ID, "grant", grantID)
 		}

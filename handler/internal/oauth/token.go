@@ -131,7 +131,7 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	if now.Sub(rt.RotatedAt) > RefreshGrace {
 		// Reuse of a rotated token after the grace window: someone holds a
 		// copy. Revoke the family (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
-		if err := h.Store.DeleteGrant(r.Context(), rt.GrantID); err != nil {
+		if err := h.revokeGrant(r.Context(), rt.GrantID); err != nil {
 			return tokenResponse{}, storeError(err)
 		}
 		h.audit(r, "refresh token reuse: grant revoked", "client_id", client.ID, "grant", rt.GrantID)

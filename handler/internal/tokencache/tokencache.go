@@ -1,8 +1,9 @@
 // Package tokencache remembers verified bearer tokens so a token is
 // verified once, not on every request: an ES256 signature check costs about
 // as much as the rest of an MCP request (DESIGN §12). Entries are keyed by
-// the token's SHA-256 (the cache never holds a token), expire with the
-// token, and the cache is bounded.
+// the SHA-256 of their key (the cache never holds a token), expire with
+// what they describe, and the cache is bounded. It also serves as the
+// short-lived cache of live grants in mode proxy.
 package tokencache
 
 import (
@@ -63,6 +64,14 @@ func (c *Cache[V]) Put(token string, v V, exp time.Time) {
 		c.evict()
 	}
 	c.m[k] = entry[V]{v: v, exp: exp}
+}
+
+// Delete forgets token, e.g. when what it stands for was revoked.
+func (c *Cache[V]) Delete(token string) {
+	k := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
 }
 
 // Len reports how many tokens are cached.

@@ -1,0 +1,69 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+)
+
+// A grant revoked by another instance (deleted from the shared store behind
+// this handler's back) stops working here within GrantCheckInterval; one
+// revoked through this handler stops at once.
+func TestVerifyAccessTokenRevocation(t *testing.T) {
+	now := t0
+	h := newTestHandler(t, func(h *Handler) { h.Now = func() time.Time { return now } })
+	h.Issuer.Now = h.Now
+	ctx := context.Background()
+	mint := func() (string, string) {
+		g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", ExpiresAt: now.Add(24 * time.Hour)}
+		if err := h.Store.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := h.Issuer.Mint(tokens.AccessClaims{Subject: "u", ClientID: "c", Scope: "mcp:tools", GrantID: g.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, g.ID
+	}
+	valid := func(tok string) bool {
+		_, err := h.VerifyAccessToken(ctx, tok)
+		if err != nil && !errors.Is(err, resource.ErrInvalidToken) {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return err == nil
+	}
+
+	tok, gid := mint()
+	if !valid(tok) {
+		t.Fatal("fresh token refused")
+	}
+	// Another instance revokes: this one may trust its read for a moment...
+	if err := h.Store.DeleteGrant(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	if !valid(tok) {
+		t.Fatal("refused before GrantCheckInterval: the cache is not used")
+	}
+	// ...but no longer than GrantCheckInterval.
+	now = now.Add(GrantCheckInterval)
+	if valid(tok) {
+		t.Fatal("revoked grant still accepted after GrantCheckInterval")
+	}
+
+	// Revoked here: refused at once.
+	tok2, gid2 := mint()
+	if !valid(tok2) {
+		t.Fatal("fresh token refused")
+	}
+	if err := h.revokeGrant(ctx, gid2); err != nil {
+		t.Fatal(err)
+	}
+	if valid(tok2) {
+		t.Fatal("grant revoked on this instance still accepted")
+	}
+}
