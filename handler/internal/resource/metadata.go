@@ -26,11 +26,25 @@ type Metadata struct {
 // pre-marshals the document and answers CORS preflights with "*", which
 // browser clients such as MCP Inspector need.
 func MetadataHandler(m Metadata) http.Handler {
-	return server.NewProtectedResourceMetadataHandler(server.ProtectedResourceMetadataConfig{
+	h := server.NewProtectedResourceMetadataHandler(server.ProtectedResourceMetadataConfig{
 		Resource:               m.Resource,
 		AuthorizationServers:   m.AuthorizationServers,
 		ScopesSupported:        m.ScopesSupported,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           m.ResourceName,
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			// Browser SDKs send MCP-Protocol-Version on discovery requests;
+			// mcp-go's preflight allows only Content-Type and Authorization.
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", "*")
+			hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+			hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Mcp-Protocol-Version")
+			hd.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }

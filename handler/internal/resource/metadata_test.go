@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,21 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s mismatch:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+// Browser clients (MCP Inspector, the TypeScript SDK in a page) send
+// MCP-Protocol-Version on discovery requests; the preflight must allow it.
+func TestMetadataPreflightAllowsProtocolVersionHeader(t *testing.T) {
+	h := MetadataHandler(Metadata{Resource: "https://x/mcp"})
+	r := httptest.NewRequest(http.MethodOptions, "/.well-known/oauth-protected-resource/mcp", nil)
+	r.Header.Set("Origin", "http://localhost:6274")
+	r.Header.Set("Access-Control-Request-Method", "GET")
+	r.Header.Set("Access-Control-Request-Headers", "mcp-protocol-version")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(strings.ToLower(rec.Header().Get("Access-Control-Allow-Headers")), "mcp-protocol-version") {
+		t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
 	}
 }
