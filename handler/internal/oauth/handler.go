@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -44,6 +46,7 @@ type Handler struct {
 
 	grantsOnce sync.Once
 	grants     *tokencache.Cache[store.Grant] // live grants, see GrantCheckInterval
+	grantReads singleflight.Group
 }
 
 func (h *Handler) now() time.Time {

@@ -100,12 +100,19 @@ func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error)
 	if g, ok := h.grants.Get(id); ok {
 		return g, nil
 	}
-	g, err := h.Store.GetGrant(ctx, id)
+	// Concurrent requests of one user miss the cache together; one read
+	// answers them all instead of a burst of identical reads.
+	v, err, _ := h.grantReads.Do(id, func() (any, error) {
+		g, err := h.Store.GetGrant(ctx, id)
+		if err == nil {
+			h.grants.Put(id, g, h.now().Add(GrantCheckInterval))
+		}
+		return g, err
+	})
 	if err != nil {
 		return store.Grant{}, err
 	}
-	h.grants.Put(id, g, h.now().Add(GrantCheckInterval))
-	return g, nil
+	return v.(store.Grant), nil
 }
 
 // revokeGrant deletes the grant (and with it its refresh tokens and the
