@@ -209,7 +209,7 @@ func BenchmarkColdStart(b *testing.B) {
 	exe, _ := binaries(b)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		addr := freeAddrTB(b)
+		addr := freeAddr(b)
 		port := addr[strings.LastIndex(addr, ":")+1:]
 		cmd := exec.Command(exe)
 		cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "AUTH_MODE=proxy",

@@ -157,16 +157,6 @@ func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []strin
 	return &stack{BaseURL: base, Emu: emu, host: h}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
@@ -195,7 +185,8 @@ func storageEnv(t *testing.T) []string {
 	return []string{"STORAGE_CONNECTION_STRING=" + conn, fmt.Sprintf("STORAGE_TABLE_NAME=flow%d", time.Now().UnixNano()%1e9)}
 }
 
-func freeAddrTB(t testing.TB) string {
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -48,7 +48,14 @@ const upstreamSkew = 2 * time.Minute
 // refreshed first, its tokens are used instead.
 func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, time.Time, error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		g, err := h.Store.GetGrant(ctx, grantID)
+		// The grant /mcp just checked is usually in the cache; its Entra
+		// token may be a few seconds staler than the store's, which only
+		// matters if it expired, and then If-Match below catches it.
+		read := h.liveGrant
+		if attempt > 0 {
+			read = h.Store.GetGrant
+		}
+		g, err := read(ctx, grantID)
 		if err != nil {
 			return "", time.Time{}, err
 		}
@@ -74,7 +81,9 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 			return "", time.Time{}, err
 		}
 		g.UpstreamExpiresAt = nt.Expiry
-		switch err := h.Store.UpdateGrant(ctx, g); {
+		err = h.Store.UpdateGrant(ctx, g)
+		h.grantCache().Delete(grantID) // its ETag changed either way
+		switch {
 		case err == nil:
 			return nt.AccessToken, nt.Expiry, nil
 		case errors.Is(err, store.ErrConflict):
@@ -96,8 +105,7 @@ const GrantCheckInterval = 2 * time.Second
 // liveGrant returns the grant, from the short-lived cache when it was read
 // less than GrantCheckInterval ago.
 func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error) {
-	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
-	if g, ok := h.grants.Get(id); ok {
+	if g, ok := h.grantCache().Get(id); ok {
 		return g, nil
 	}
 	// Concurrent requests of one user miss the cache together; one read
@@ -105,7 +113,7 @@ func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error)
 	v, err, _ := h.grantReads.Do(id, func() (any, error) {
 		g, err := h.Store.GetGrant(ctx, id)
 		if err == nil {
-			h.grants.Put(id, g, h.now().Add(GrantCheckInterval))
+			h.grantCache().Put(id, g, h.now().Add(GrantCheckInterval))
 		}
 		return g, err
 	})
@@ -118,7 +126,11 @@ func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error)
 // revokeGrant deletes the grant (and with it its refresh tokens and the
 // sealed Entra tokens) and forgets it here at once.
 func (h *Handler) revokeGrant(ctx context.Context, id string) error {
-	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
-	h.grants.Delete(id)
+	h.grantCache().Delete(id)
 	return h.Store.DeleteGrant(ctx, id)
+}
+
+func (h *Handler) grantCache() *tokencache.Cache[store.Grant] {
+	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
+	return h.grants
 }
