@@ -17,7 +17,6 @@ import (
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -38,20 +37,7 @@ const toolsCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name
 // grant and a valid access token for it.
 func benchServer(b *testing.B) (*server, string) {
 	b.Helper()
-	env := map[string]string{
-		"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
-		"ENTRA_TENANT_ID": "11111111-1111-4111-8111-111111111111", "ENTRA_CLIENT_ID": "22222222-2222-4222-8222-222222222222",
-		"ENTRA_CLIENT_SECRET": "x", "LOG_LEVEL": "warn",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := newServer(cfg, benchLogger())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
+	srv := plainServer(b, benchLogger(), nil)
 	h := srv.proxy.oauth
 	g := store.Grant{ID: tokens.NewOpaque(), ClientID: "bench-client", Subject: "a0a0a0a0-0000-4000-8000-000000000001",
 		Name: "Adele Vance", Scope: "mcp:tools", ExpiresAt: time.Now().Add(time.Hour)}
@@ -144,11 +130,7 @@ func BenchmarkToolsCall(b *testing.B) {
 func BenchmarkRefresh(b *testing.B) {
 	for _, backend := range []string{"memory", "azurite"} {
 		b.Run(backend, func(b *testing.B) {
-			env := map[string]string{
-				"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
-				"ENTRA_TENANT_ID": "11111111-1111-4111-8111-111111111111", "ENTRA_CLIENT_ID": "22222222-2222-4222-8222-222222222222",
-				"ENTRA_CLIENT_SECRET": "x", "LOG_LEVEL": "warn",
-			}
+			env := map[string]string{}
 			if backend == "azurite" {
 				conn := os.Getenv("AZURE_TABLES_TEST_CONNECTION")
 				if conn == "" {
@@ -157,15 +139,7 @@ func BenchmarkRefresh(b *testing.B) {
 				env["STORAGE_CONNECTION_STRING"] = conn
 				env["STORAGE_TABLE_NAME"] = fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
 			}
-			cfg, err := config.Load(func(k string) string { return env[k] })
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv, err := newServer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
+			srv := plainServer(b, benchLogger(), env)
 			h := srv.proxy.oauth
 			ctx := context.Background()
 			if err := h.Store.CreateClient(ctx, store.Client{ID: "bench-client", RedirectURIs: []string{"http://127.0.0.1/cb"}, TokenEndpointAuthMethod: "none"}); err != nil {

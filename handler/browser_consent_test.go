@@ -16,13 +16,7 @@ import (
 // (Debian's chromium with playwright-core): approve, deny, a POST without
 // the CSRF token, and framing. Screenshots go to $TEST_ARTIFACTS_DIR.
 func TestConsentPageInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (scripts/test.sh installs it)")
-	}
-	if _, err := os.Stat("../node_modules/playwright-core"); err != nil {
-		t.Skip("playwright-core is not installed (scripts/test.sh runs npm ci)")
-	}
+	chromium := browserTools(t, "playwright-core")
 	st := startStack(t, "proxy", storageEnv(t)...)
 	const redirectURI = "http://127.0.0.1:53682/callback"
 	c := registerClientNamed(t, st, redirectURI, "Browser Test Client")
@@ -67,4 +61,21 @@ func spkiPin(t *testing.T, caFile string) string {
 	}
 	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// browserTools skips the test unless Debian's chromium and the named npm
+// packages are installed (scripts/test.sh installs them), and returns
+// chromium's path.
+func browserTools(t *testing.T, packages ...string) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (scripts/test.sh installs it)")
+	}
+	for _, p := range packages {
+		if _, err := os.Stat("../node_modules/" + p); err != nil {
+			t.Skipf("%s is not installed (scripts/test.sh runs npm ci)", p)
+		}
+	}
+	return chromium
 }

@@ -12,20 +12,25 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 )
 
-// plainServer is the handler in mode proxy with a memory store and no
-// upstream reachable: enough for every endpoint's input validation.
-func plainServer(tb testing.TB) *server {
+// plainServer is the handler in mode proxy with a memory store (Azure
+// Table Storage when env says so) and no upstream reachable: enough for
+// every endpoint's input validation and for benchmarks. env overrides the
+// defaults.
+func plainServer(tb testing.TB, logger *slog.Logger, env map[string]string) *server {
 	tb.Helper()
-	env := map[string]string{
-		"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+	vars := map[string]string{
+		"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": "http://127.0.0.1:7071", "LOG_LEVEL": "warn",
 		"ENTRA_TENANT_ID": "11111111-1111-4111-8111-111111111111", "ENTRA_CLIENT_ID": "22222222-2222-4222-8222-222222222222",
 		"ENTRA_CLIENT_SECRET": "x", "ENTRA_AUTHORITY_HOST": "https://127.0.0.1:1", "GRAPH_BASE_URL": "https://127.0.0.1:1",
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := newServer(cfg, slog.New(slog.DiscardHandler))
+	srv, err := newServer(cfg, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -37,7 +42,7 @@ func plainServer(tb testing.TB) *server {
 // any client error, never a 5xx or a panic (which the request middleware
 // would turn into a 500).
 func FuzzEndpoints(f *testing.F) {
-	srv := plainServer(f)
+	srv := plainServer(f, slog.New(slog.DiscardHandler), nil)
 	seeds := []struct{ method, path, query, body string }{
 		{"POST", "/token", "", "grant_type=authorization_code&code=x&code_verifier=y&client_id=z&redirect_uri=http://127.0.0.1/cb"},
 		{"POST", "/token", "", "grant_type=refresh_token&refresh_token=%ZZ&client_id=a&client_id=b"},

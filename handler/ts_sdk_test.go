@@ -10,15 +10,7 @@ import (
 // client (what MCP Inspector and many hosts build on), the browser part in
 // headless Chromium, then calls the tools.
 func TestTypeScriptSDKClient(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (scripts/test.sh installs it)")
-	}
-	for _, m := range []string{"../node_modules/@modelcontextprotocol/sdk", "../node_modules/playwright-core"} {
-		if _, err := os.Stat(m); err != nil {
-			t.Skipf("%s is not installed (scripts/test.sh runs npm ci)", m)
-		}
-	}
+	chromium := browserTools(t, "@modelcontextprotocol/sdk", "playwright-core")
 	st := startStack(t, "proxy", storageEnv(t)...)
 	cmd := exec.Command("node", "test/ts-sdk/oauth-client.mjs")
 	cmd.Dir = ".."
