@@ -118,6 +118,13 @@ func startStack(t *testing.T, mode string, env ...string) *stack {
 // emulator.
 func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []string) *stack {
 	t.Helper()
+	return startStackKeys(t, mode, envFor, nil)
+}
+
+// startStackKeys is startStackWith with funchost requiring one of keys on
+// every authLevel "function" trigger, as the Functions host does in Azure.
+func startStackKeys(t *testing.T, mode string, envFor func(emulatorProc) []string, keys []string) *stack {
+	t.Helper()
 	handlerExe, emuExe := binaries(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -142,6 +149,7 @@ func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []strin
 		Executable: handlerExe,
 		Env:        vars,
 		ListenAddr: addr,
+		Keys:       keys,
 		Stdout:     &logs,
 		Stderr:     &logs,
 	})
