@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 )
 
 // signsWithEC reports whether the stack's JWKS still holds an EC key: the
@@ -137,5 +139,34 @@ func TestDoctorNamesBrokenLayer(t *testing.T) {
 				t.Errorf("after %q: %q, want layer %q and a fix mentioning %q", tt.failed, lines[1:], tt.layer, tt.fix)
 			}
 		})
+	}
+}
+
+// TestDoctorPassesEntraMode: in mode entra the doctor follows PRM to the
+// (emulated) Entra tenant, and signs in there with a public client.
+func TestDoctorPassesEntraMode(t *testing.T) {
+	st := startStack(t, "entra")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"BROWSER=" + self, "DOCTOR_TEST_BROWSER_UPN=AlexW@contoso.example", "DOCTOR_TEST_BROWSER_CA=" + st.Emu.CAFile}
+	out, code := runDoctor(t, env, "-sign-in", "-sign-in-timeout", "60s", "-ca-file", st.Emu.CAFile,
+		"-client-id", entraemu.DevPublicClientID, st.BaseURL+"/mcp")
+	if code != 0 || len(checkLines(out, "FAIL")) != 0 {
+		t.Errorf("exit %d, failures %q", code, checkLines(out, "FAIL"))
+	}
+	for _, want := range []string{
+		"NOTE mode: entra: clients sign in at an Entra-shaped authority",
+		"PASS Entra discovery",
+		"PASS Entra JWKS usable by APIM's validate-jwt",
+		"PASS sign-in: code received",
+		"PASS MCP initialize + tools/call whoami: signed in as Alex Wilber",
+		"PASS refresh (rotation)",
+		"SKIP revoke (RFC 7009)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
 	}
 }
