@@ -10,9 +10,15 @@ import (
 // unexpected turns an answer that a check did not want into a failure
 // naming the layer that produced it and what to do about it. want says
 // what the check expected, for the detail.
-func (d *Doctor) unexpected(name string, a answer, want string) Result {
-	r := Result{Name: name, Status: Fail}
+func (d *Doctor) unexpected(name string, a answer, want string) (r Result) {
+	r = Result{Name: name, Status: Fail}
 	what := a.Method + " " + pathOf(a.URL)
+	defer func() {
+		// The check's name often says what was requested already.
+		if strings.Contains(name, what) {
+			r.Detail = strings.TrimPrefix(r.Detail, what+": ")
+		}
+	}()
 	switch a.from() {
 	case fromTransport:
 		r.Layer = LayerNetwork

@@ -51,7 +51,11 @@ func (d *Doctor) checkHealth(ctx context.Context) {
 // 2025-03-26 and some SDKs try), then holds "resource" to the URL given.
 func (d *Doctor) checkPRM(ctx context.Context) {
 	var docs []prmDoc
-	for _, path := range []string{"/.well-known/oauth-protected-resource" + strings.TrimSuffix(d.mcp.Path, "/"), "/.well-known/oauth-protected-resource"} {
+	paths := []string{"/.well-known/oauth-protected-resource" + strings.TrimSuffix(d.mcp.Path, "/"), "/.well-known/oauth-protected-resource"}
+	if paths[0] == paths[1] {
+		paths = paths[1:] // the URL given has no path
+	}
+	for _, path := range paths {
 		name := "protected resource metadata (GET " + path + ")"
 		a := d.get(ctx, d.origin+path)
 		d.noteAPIM(a)
