@@ -44,7 +44,7 @@ func TestDoctorPassesLocalChain(t *testing.T) {
 		"DOCTOR_TEST_BROWSER_CA=" + st.Emu.CAFile,
 		"NO_COLOR=1",
 	}
-	out, code := runDoctor(t, env, "-sign-in", "-sign-in-timeout", "60s", st.BaseURL+"/mcp")
+	out, code := runDoctor(t, env, "--sign-in", "-sign-in-timeout", "60s", st.BaseURL+"/mcp")
 
 	fails := checkLines(out, "FAIL")
 	wantCode := 0
@@ -151,7 +151,7 @@ func TestDoctorPassesEntraMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"BROWSER=" + self, "DOCTOR_TEST_BROWSER_UPN=AlexW@contoso.example", "DOCTOR_TEST_BROWSER_CA=" + st.Emu.CAFile}
-	out, code := runDoctor(t, env, "-sign-in", "-sign-in-timeout", "60s", "-ca-file", st.Emu.CAFile,
+	out, code := runDoctor(t, env, "--sign-in", "-sign-in-timeout", "60s", "-ca-file", st.Emu.CAFile,
 		"-client-id", entraemu.DevPublicClientID, st.BaseURL+"/mcp")
 	if code != 0 || len(checkLines(out, "FAIL")) != 0 {
 		t.Errorf("exit %d, failures %q", code, checkLines(out, "FAIL"))

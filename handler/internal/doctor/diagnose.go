@@ -48,6 +48,12 @@ func apimAdvice(a answer, what string) (detail, fix string) {
 	e, _ := a.apimError()
 	detail = fmt.Sprintf("%s: API Management answered %d %q itself", what, a.Status, e.Message)
 	switch {
+	case a.Status == http.StatusNotFound && a.Method == http.MethodOptions:
+		// API Management answers a preflight with the cors policy of the
+		// operation the preflight is for (Access-Control-Request-Method);
+		// without one it treats it as an unmatched request.
+		return fmt.Sprintf("%s: no API Management operation with a cors policy answers this preflight (404 %q)", what, e.Message),
+			"the operation for the real request (POST " + pathOf(a.URL) + ") is missing or lacks its policy, which holds the cors element (infra/policies/*.xml); run `azd provision`"
 	case a.Status == http.StatusNotFound:
 		return fmt.Sprintf("%s: API Management has no operation for it (404 %q)", what, e.Message),
 			"the API's operations are listed in infra/modules/apim.bicep (one per handler route); run `azd provision` so the deployed API has all of them"

@@ -128,6 +128,10 @@ type fakeAPIM struct {
 	noMCPPolicy    bool            // the /mcp operations lack mcp-proxy.xml
 	subscription   bool            // the API requires a subscription key
 	noExposeOnEdge bool            // the on-error 401 lacks Access-Control-Expose-Headers
+	// corsFromOperation: preflights are answered by the cors policy of the
+	// operation for Access-Control-Request-Method (no OPTIONS operations),
+	// so an operation without its policy answers 404 as unmatched.
+	corsFromOperation bool
 }
 
 func (f *fakeAPIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +145,8 @@ func (f *fakeAPIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apimErr(404, "Resource not found")
 	case f.subscription:
 		apimErr(401, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
+	case f.corsFromOperation && r.Method == http.MethodOptions && r.URL.Path == "/mcp" && f.noMCPPolicy:
+		apimErr(404, "Resource not found")
 	case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Access-Control-Allow-Methods", "GET,POST,DELETE,OPTIONS")
