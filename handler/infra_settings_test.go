@@ -341,6 +341,26 @@ func TestInfraEntraApp(t *testing.T) {
 	if got := p.prop("preAuthorizedClientIds").src(); !strings.Contains(got, "authMode == 'entra'") {
 		t.Errorf("preAuthorizedClientIds = %s: VS Code is pre-authorized only in mode entra", got)
 	}
+
+	// One App ID URI everywhere: the app's identifier, ENTRA_APP_ID_URI and
+	// the APIM named value. api://<tenant>/<name> by default; entraAppIdUri
+	// (api://<app id>) where nonDefaultUriAddition refuses that form.
+	if got := main.Vars["appIdUri"].src(); got != "empty(entraAppIdUri) ? 'api://${tenant().tenantId}/${names.entraApp}' : entraAppIdUri" {
+		t.Errorf("appIdUri = %s", got)
+	}
+	if _, ok := main.Params["entraAppIdUri"]; !ok || main.Params["entraAppIdUri"].Default.str() != "" {
+		t.Error("main.bicep needs param entraAppIdUri, default ''")
+	}
+	args := map[string]string{
+		"modules/entra-app.bicep":   p.prop("identifierUri").src(),
+		"modules/functionapp.bicep": main.module("modules/functionapp.bicep").Value.prop("params", "appIdUri").src(),
+		"modules/apim.bicep":        main.module("modules/apim.bicep").Value.prop("params", "appIdUri").src(),
+	}
+	for mod, got := range args {
+		if got != "appIdUri" {
+			t.Errorf("%s gets App ID URI %q, want appIdUri", mod, got)
+		}
+	}
 }
 
 // --- APIM --------------------------------------------------------------------
