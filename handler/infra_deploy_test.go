@@ -51,6 +51,15 @@ func TestInfraAzureYAML(t *testing.T) {
 	if !strings.Contains(raw, "scripts/build.sh build/app") {
 		t.Error("the prepackage hook must stage build/app with scripts/build.sh")
 	}
+	// azd accepts language custom only with its alpha feature on
+	// (alpha.language.custom); the deploy instructions must say so. Not
+	// language go: in azd that is the native Go worker, which ships only a
+	// binary named app and host.json, not a custom handler's function folders.
+	for _, doc := range []string{"azure.yaml", "README.md", "infra/README.md"} {
+		if !strings.Contains(string(mustRead(t, doc)), "azd config set alpha.language.custom on") {
+			t.Errorf("%s does not tell to run azd config set alpha.language.custom on", doc)
+		}
+	}
 
 	// main.parameters.json: valid JSON, only real parameters, every required one.
 	var pf struct {
