@@ -41,7 +41,7 @@ func (d *Doctor) checkJWKS(ctx context.Context) {
 	}
 	if problems := jwksProblems(set.Keys, true); len(problems) > 0 {
 		d.rep.Add(Result{Name: name, Status: Fail, Layer: LayerConfig, Detail: strings.Join(problems, "; "),
-			Fix: "API Management's validate-jwt accepts only RS256, PS256 and RS512 keys, so it refuses every token this server issues: deploy a build that signs with RSA (RS256) and give it an RSA SIGNING_KEY (infra/scripts/keys.sh generates one)"})
+			Fix: "API Management's validate-jwt accepts only RS256, PS256 and RS512 keys, so it refuses every token this server issues. The deployed handler is an older build that signs ES256: redeploy with `azd up` (the current build signs RS256, and infra/scripts/keys.sh replaces an EC signing-key with an RSA one)"})
 		return
 	}
 	d.rep.Add(Result{Name: name, Status: Pass, Detail: fmt.Sprintf("%d RSA key(s), RS256, kids %s", len(set.Keys), kids(set.Keys))})
