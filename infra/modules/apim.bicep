@@ -105,16 +105,27 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
 }
 
 // Policy files, selected per operation. `mcp` depends on the auth mode.
+// The APIM stand-in reads this mapping too and accepts only these two
+// shapes (one file, or the authMode choice), so keep them.
 var policies = {
   cors: loadTextContent('../policies/cors.xml')
   corsRateLimited: loadTextContent('../policies/cors-ratelimit-ip.xml')
+  rateLimited: loadTextContent('../policies/ratelimit-ip.xml')
   mcp: authMode == 'proxy' ? loadTextContent('../policies/mcp-proxy.xml') : loadTextContent('../policies/mcp-entra.xml')
 }
 
 // One entry per (method, path) of handler/routes.go, in a JSON file that the
 // APIM stand-in (handler/internal/apimemu) reads too, so what Bicep deploys
 // and what the tests run through are one list. `policy` names an entry of
-// `policies` above; '' means the API-level policy alone.
+// `policies` above; '' means the API-level policy alone. The browser pages
+// (/authorize, /consent, /callback) get a rate limit and no CORS: they must
+// not be readable cross-origin.
+//
+// There are no OPTIONS operations: the operation's cors policy answers CORS
+// preflight requests itself, and "if a request matches an operation with an
+// OPTIONS method defined in the API, preflight request processing logic
+// associated with the cors policy will not be executed"
+// (learn.microsoft.com/azure/api-management/cors-policy).
 var operations = loadJsonContent('../apim-operations.json')
 
 // Policies reference named values and the backend by name; APIM rejects a
