@@ -104,8 +104,10 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apimemu: %w", err)
 	}
-	g.api, err = g.compileFile(cfg, bicep.APIPolicy, "api", global)
-	errs = append(errs, err)
+	if g.api, err = g.compileFile(cfg, bicep.APIPolicy, "api", global); err != nil {
+		// Every operation policy builds on the API policy.
+		return nil, fmt.Errorf("apimemu: refusing to start:\n%w", errors.Join(append(errs, err)...))
+	}
 	docs := map[string]*document{"": g.api}
 	keys := make([]string, 0, len(bicep.Policies))
 	for k := range bicep.Policies {
@@ -113,16 +115,13 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if g.api == nil {
-			break
-		}
 		d, err := g.compileFile(cfg, bicep.Policies[k], "operation", g.api)
 		errs = append(errs, err)
 		docs[k] = d
 	}
 	for _, op := range ops {
-		d, ok := docs[op.Policy]
-		if !ok {
+		d := docs[op.Policy]
+		if _, known := bicep.Policies[op.Policy]; !known && op.Policy != "" {
 			errs = append(errs, fmt.Errorf("%s: operation %s: policy %q is not a key of var policies in %s", OperationsFile, op.Name, op.Policy, BicepFile))
 		}
 		g.ops = append(g.ops, &operation{Operation: op, doc: d})
