@@ -14,29 +14,48 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 )
 
 // policyFiles maps the keys of `var policies` in apim.bicep to the files
-// they load; "" (no operation policy) maps to "".
-func policyFiles(t *testing.T, f *bicepFile, mode string) map[string]string {
+// they load in mode; "" (no operation policy) maps to "". It reads the
+// mapping with the APIM stand-in's own strict reader, so the tests and the
+// stand-in agree on what Bicep deploys.
+func policyFiles(t *testing.T, _ *bicepFile, mode string) map[string]string {
 	t.Helper()
-	load := regexp.MustCompile(`loadTextContent\('\.\./policies/([^']+)'\)`)
+	b, err := apimemu.ReadBicep(filepath.Join(infraRoot, "infra"), mode)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{"": ""}
-	for k, v := range f.Vars["policies"].Props {
-		files := load.FindAllStringSubmatch(v.src(), -1)
-		switch {
-		case len(files) == 1:
-			out[k] = files[0][1]
-		case len(files) == 2 && strings.Contains(v.src(), "authMode == 'proxy'"):
-			// authMode == 'proxy' ? <proxy file> : <entra file>
-			out[k] = files[map[string]int{"proxy": 0, "entra": 1}[mode]][1]
-		default:
-			t.Fatalf("policies.%s = %s: want loadTextContent of one file, or a proxy/entra choice", k, v.src())
-		}
+	for k, v := range b.Policies {
+		out[k] = v
 	}
 	return out
+}
+
+// TestPolicyLoadsInStandIn: every policy file of both modes loads in the
+// APIM stand-in, so every element, attribute and expression in them is
+// one it executes (it refuses anything else), with the named values Bicep
+// defines.
+func TestPolicyLoadsInStandIn(t *testing.T) {
+	nvSetting, defined := namedValueSettings(t)
+	for _, mode := range []config.Mode{config.ModeProxy, config.ModeEntra} {
+		env := infraFakeEnv(mode)
+		nv := map[string]string{}
+		for _, name := range defined {
+			nv[name] = "secret-" + name // the function key
+			if s, ok := nvSetting[name]; ok {
+				nv[name] = env[s]
+			}
+		}
+		if _, err := apimemu.New(apimemu.Config{InfraDir: filepath.Join(infraRoot, "infra"), AuthMode: string(mode), NamedValues: nv,
+			Backends: map[string]string{"function-app": "https://func.example"}}); err != nil {
+			t.Errorf("[%s] %v", mode, err)
+		}
+	}
 }
 
 // --- (b) policy XML -------------------------------------------------------------
