@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -144,5 +145,49 @@ func TestRealPoliciesRateLimitAndCORS(t *testing.T) {
 	resp, _ = do(t, newReq(t, "OPTIONS", e.url+"/authorize", "Origin", "http://localhost:6274", "Access-Control-Request-Method", "GET"))
 	if resp.StatusCode != 404 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("/authorize preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestRealPoliciesConcurrent: 80 simultaneous calls to a page limited to
+// 60 a minute let exactly 60 through, while token validation (one shared
+// key-set fetch) runs alongside; run with -race in scripts/test.sh.
+func TestRealPoliciesConcurrent(t *testing.T) {
+	e := startRealEdge(t, "proxy")
+	token := "Bearer " + e.is.sign(t, "RS256", claims(e.url, e.url+"/mcp", time.Now(), nil), nil)
+	codes := make(chan int, 100)
+	var wg sync.WaitGroup
+	for i := 0; i < 80; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(e.url + "/consent")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, _ := mcpPost(t, e.url, token); resp.StatusCode != 200 {
+				t.Errorf("/mcp with a valid token: %d", resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[200] != 60 || n[429] != 20 {
+		t.Fatalf("status counts %v, want 60 × 200 and 20 × 429", n)
+	}
+	if f := e.is.fetches(); f != 1 {
+		t.Errorf("%d key-set fetches for 20 concurrent validations, want 1", f)
 	}
 }
