@@ -42,27 +42,7 @@ func compileCORS(cp *compiler, n *node, sec section) step {
 	if len(k["allowed-origins"]) == 0 {
 		cp.fail(n, "<allowed-origins> is required")
 	} else {
-		ao := k["allowed-origins"][0]
-		cp.attrs(ao).done()
-		for _, o := range cp.textList(cp.kids(ao, "origin")["origin"]) {
-			if o == "*" {
-				s.anyOrigin = true
-				continue
-			}
-			norm, ok := normalizeOrigin(o)
-			if !ok {
-				cp.fail(ao, "origin %q: want * or a URI with scheme and host", o)
-			}
-			s.origins = append(s.origins, norm)
-		}
-		switch {
-		case s.anyOrigin && len(s.origins) > 0:
-			cp.fail(ao, "a single <origin>*</origin> or URIs, not both")
-		case !s.anyOrigin && len(s.origins) == 0:
-			cp.fail(ao, "needs at least one <origin>")
-		case s.anyOrigin && s.credentials:
-			cp.fail(n, "allow-credentials=\"true\" with origin * is not modelled (browsers refuse it)")
-		}
+		s.compileOrigins(cp, n, k["allowed-origins"][0])
 	}
 	// "If this section isn't present, GET and POST are supported."
 	s.methods = []string{"GET", "POST"}
@@ -94,6 +74,32 @@ func compileCORS(cp *compiler, n *node, sec section) step {
 		}
 	}
 	return s
+}
+
+// compileOrigins reads <allowed-origins>: "either a single origin element
+// that specifies * to allow any origin, or one or more origin elements that
+// contain a URI".
+func (s *corsStep) compileOrigins(cp *compiler, n, ao *node) {
+	cp.attrs(ao).done()
+	for _, o := range cp.textList(cp.kids(ao, "origin")["origin"]) {
+		if o == "*" {
+			s.anyOrigin = true
+			continue
+		}
+		norm, ok := normalizeOrigin(o)
+		if !ok {
+			cp.fail(ao, "origin %q: want * or a URI with scheme and host", o)
+		}
+		s.origins = append(s.origins, norm)
+	}
+	switch {
+	case s.anyOrigin && len(s.origins) > 0:
+		cp.fail(ao, "a single <origin>*</origin> or URIs, not both")
+	case !s.anyOrigin && len(s.origins) == 0:
+		cp.fail(ao, "needs at least one <origin>")
+	case s.anyOrigin && s.credentials:
+		cp.fail(n, "allow-credentials=\"true\" with origin * is not modelled (browsers refuse it)")
+	}
 }
 
 // normalizeOrigin returns scheme://host:port in lower case; "If the port is

@@ -33,11 +33,9 @@ var namedValueRef = regexp.MustCompile(`\{\{([^{}]*)\}\}`)
 // namespaces, no DOCTYPE or processing instructions, no mixed content) and
 // substitutes named values. Every problem carries file:line.
 func parsePolicyXML(file string, data []byte, namedValues map[string]string) (*node, error) {
+	p := &xmlParser{file: file, namedValues: namedValues}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
-	var root *node
-	var stack []*node
-	var errs []error
 	for {
 		// The position before the token is where its start tag begins:
 		// the whitespace before it is a token of its own.
@@ -46,70 +44,95 @@ func parsePolicyXML(file string, data []byte, namedValues map[string]string) (*n
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		where := fmt.Sprintf("%s:%d", file, line)
 		if err != nil {
 			return nil, fmt.Errorf("%s: not well-formed XML: %w", file, err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Space != "" {
-				errs = append(errs, fmt.Errorf("%s: namespaced element %s:%s is not modelled", where, t.Name.Space, t.Name.Local))
-			}
-			n := &node{Name: t.Name.Local, Where: where}
-			for _, a := range t.Attr {
-				if a.Name.Space != "" {
-					errs = append(errs, fmt.Errorf("%s: <%s>: namespaced attribute %s:%s is not modelled", where, n.Name, a.Name.Space, a.Name.Local))
-					continue
-				}
-				v, err := substitute(a.Value, namedValues)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: <%s %s>: %w", where, n.Name, a.Name.Local, err))
-				}
-				n.Attrs = append(n.Attrs, xml.Attr{Name: a.Name, Value: v})
-			}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, fmt.Errorf("%s: more than one root element", where)
-				}
-				root = n
-			} else {
-				p := stack[len(stack)-1]
-				p.Kids = append(p.Kids, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			n := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if strings.TrimSpace(n.Text) != "" && len(n.Kids) > 0 {
-				errs = append(errs, fmt.Errorf("%s: mixed text and elements are not modelled", n))
-			}
-			v, err := substitute(n.Text, namedValues)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", n, err))
-			}
-			n.Text = v
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].Text += string(t)
-			} else if strings.TrimSpace(string(t)) != "" {
-				errs = append(errs, fmt.Errorf("%s: text outside the root element", where))
-			}
-		case xml.Comment:
-		case xml.ProcInst:
-			if t.Target != "xml" {
-				errs = append(errs, fmt.Errorf("%s: processing instruction <?%s?> is not modelled", where, t.Target))
-			}
-		case xml.Directive:
-			errs = append(errs, fmt.Errorf("%s: <!%s> is not modelled", where, strings.Fields(string(t) + " x")[0]))
+		if err := p.token(tok, fmt.Sprintf("%s:%d", file, line)); err != nil {
+			return nil, err
 		}
 	}
-	if root == nil {
+	if p.root == nil {
 		return nil, fmt.Errorf("%s: no root element", file)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
-	return root, nil
+	return p.root, nil
+}
+
+type xmlParser struct {
+	file        string
+	namedValues map[string]string
+	root        *node
+	stack       []*node
+	errs        []error
+}
+
+func (p *xmlParser) fail(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+// token adds one token to the tree; the error is for what cannot go on.
+func (p *xmlParser) token(tok xml.Token, where string) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		n := p.start(t, where)
+		if len(p.stack) == 0 {
+			if p.root != nil {
+				return fmt.Errorf("%s: more than one root element", where)
+			}
+			p.root = n
+		} else {
+			parent := p.stack[len(p.stack)-1]
+			parent.Kids = append(parent.Kids, n)
+		}
+		p.stack = append(p.stack, n)
+	case xml.EndElement:
+		n := p.stack[len(p.stack)-1]
+		p.stack = p.stack[:len(p.stack)-1]
+		if strings.TrimSpace(n.Text) != "" && len(n.Kids) > 0 {
+			p.fail("%s: mixed text and elements are not modelled", n)
+		}
+		v, err := substitute(n.Text, p.namedValues)
+		if err != nil {
+			p.fail("%s: %w", n, err)
+		}
+		n.Text = v
+	case xml.CharData:
+		if len(p.stack) > 0 {
+			p.stack[len(p.stack)-1].Text += string(t)
+		} else if strings.TrimSpace(string(t)) != "" {
+			p.fail("%s: text outside the root element", where)
+		}
+	case xml.ProcInst:
+		if t.Target != "xml" {
+			p.fail("%s: processing instruction <?%s?> is not modelled", where, t.Target)
+		}
+	case xml.Directive:
+		p.fail("%s: <!%s> is not modelled", where, strings.Fields(string(t) + " x")[0])
+	}
+	return nil
+}
+
+// start makes the node of a start tag, substituting named values in its
+// attributes.
+func (p *xmlParser) start(t xml.StartElement, where string) *node {
+	if t.Name.Space != "" {
+		p.fail("%s: namespaced element %s:%s is not modelled", where, t.Name.Space, t.Name.Local)
+	}
+	n := &node{Name: t.Name.Local, Where: where}
+	for _, a := range t.Attr {
+		if a.Name.Space != "" {
+			p.fail("%s: <%s>: namespaced attribute %s:%s is not modelled", where, n.Name, a.Name.Space, a.Name.Local)
+			continue
+		}
+		v, err := substitute(a.Value, p.namedValues)
+		if err != nil {
+			p.fail("%s: <%s %s>: %w", where, n.Name, a.Name.Local, err)
+		}
+		n.Attrs = append(n.Attrs, xml.Attr{Name: a.Name, Value: v})
+	}
+	return n
 }
 
 // substitute replaces {{name}} with the named value; an unknown name is an
