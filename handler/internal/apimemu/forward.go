@@ -83,7 +83,10 @@ func (s *forwardStep) run(c *call) error {
 	req.ContentLength = c.in.ContentLength
 	req.Header = withoutHopByHop(c.header)
 	// The gateway makes its own request to the backend URL, so Host is the
-	// backend's; the caller's address is added to X-Forwarded-For.
+	// backend's. The reference does not spell this out, but it must be so:
+	// the App Service front end in front of a Function App routes by Host,
+	// and the samples reach <app>.azurewebsites.net without overriding it.
+	// The caller's address is added to X-Forwarded-For.
 	req.Host = c.backend.Host
 	if prior := req.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 		req.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+c.clientIP)
