@@ -276,6 +276,21 @@ func TestBicepMainConventions(t *testing.T) {
 	for _, mod := range m.Modules {
 		if _, err := os.Stat(filepath.Join(infraRoot, "infra", mod.Path)); err != nil {
 			t.Errorf("module %s: %v", mod.Symbol, err)
+			continue
+		}
+		// Bicep refuses an argument the module does not declare, and a
+		// missing one without a default.
+		args := mod.Value.unwrap().prop("params")
+		declared := bicepFileOf(t, mod.Path).Params
+		for arg := range args.Props {
+			if _, ok := declared[arg]; !ok {
+				t.Errorf("module %s passes %s, which %s does not declare", mod.Symbol, arg, mod.Path)
+			}
+		}
+		for p, d := range declared {
+			if _, ok := args.Props[p]; !ok && d.Default == nil {
+				t.Errorf("module %s does not pass %s, which %s requires", mod.Symbol, p, mod.Path)
+			}
 		}
 	}
 	upper := regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,6 +50,15 @@ func TestInfraAzureYAML(t *testing.T) {
 	}
 	if !strings.Contains(raw, "scripts/build.sh build/app") {
 		t.Error("the prepackage hook must stage build/app with scripts/build.sh")
+	}
+	// azd accepts language custom only with its alpha feature on
+	// (alpha.language.custom); the deploy instructions must say so. Not
+	// language go: in azd that is the native Go worker, which ships only a
+	// binary named app and host.json, not a custom handler's function folders.
+	for _, doc := range []string{"azure.yaml", "README.md", "infra/README.md"} {
+		if !strings.Contains(string(mustRead(t, doc)), "azd config set alpha.language.custom on") {
+			t.Errorf("%s does not tell to run azd config set alpha.language.custom on", doc)
+		}
 	}
 
 	// main.parameters.json: valid JSON, only real parameters, every required one.
@@ -145,8 +160,16 @@ func TestInfraKeyFormats(t *testing.T) {
 	if s1 == s2 {
 		t.Error("two signing keys are equal")
 	}
-	if _, err := tokens.ParseSigningKey(s1); err != nil {
-		t.Errorf("the handler rejects keys.sh's signing key: %v", err)
+	sk, err := tokens.ParseSigningKey(s1)
+	if err != nil {
+		t.Fatalf("the handler rejects keys.sh's signing key: %v", err)
+	}
+	if bits := signerOf(t, sk).N.BitLen(); bits != 2048 {
+		t.Errorf("keys.sh makes %d-bit RSA keys, want 2048 (RS256, tokens under 1 KB)", bits)
+	}
+	// The script's own check (2.3 KB of base64) must accept what it makes.
+	if len(s1) < 2000 {
+		t.Errorf("signing key is %d characters; keys.sh refuses fewer than 2000", len(s1))
 	}
 	k := gen("new_sealing_key")
 	if _, err := tokens.ParseSealingKey(k); err != nil {
@@ -155,6 +178,22 @@ func TestInfraKeyFormats(t *testing.T) {
 	for _, v := range []string{s1, k} {
 		if strings.ContainsAny(v, "\n\"\\") {
 			t.Error("generated keys must be one line without JSON-special characters (they are written into a JSON parameters file unescaped)")
+		}
+	}
+
+	// is_rsa_key decides whether rotate keeps the current key as previous:
+	// RSA keys yes, the EC keys of earlier versions (and garbage) no.
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec1, _ := x509.MarshalECPrivateKey(ec)
+	ecKey := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}))
+	for in, want := range map[string]bool{s1: true, s2: true, ecKey: false, k: false, "": false} {
+		cmd := exec.Command(bash, "-c", "set -uo pipefail\n"+fn("is_rsa_key")+"is_rsa_key")
+		cmd.Stdin = strings.NewReader(in)
+		if got := cmd.Run() == nil; got != want {
+			t.Errorf("is_rsa_key(%.20s…) = %v, want %v", in, got, want)
 		}
 	}
 }

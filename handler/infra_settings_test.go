@@ -207,11 +207,28 @@ var builtinRoles = map[string]string{
 
 var guidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
+// roleScopes is the resource type each role is granted on. Storage Table
+// Data Contributor is on the account, not only the oauthstate table: the
+// Functions host writes its diagnostic events to tables it creates in its
+// AzureWebJobsStorage account
+// (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
+var roleScopes = map[string]string{
+	"Storage Blob Data Owner":        "Microsoft.Storage/storageAccounts",
+	"Storage Table Data Contributor": "Microsoft.Storage/storageAccounts",
+	"Key Vault Secrets User":         "Microsoft.KeyVault/vaults",
+	"Monitoring Metrics Publisher":   "Microsoft.Insights/components",
+}
+
 // TestInfraRoleAssignments: every role assignment uses an allow-listed
-// built-in role id; the identity gets exactly the roles it needs.
+// built-in role id on the resource type it belongs to; the identity gets
+// exactly the roles it needs.
 func TestInfraRoleAssignments(t *testing.T) {
 	granted := map[string]int{}
 	for name, f := range loadBicep(t) {
+		typeOf := map[string]string{}
+		for _, r := range f.Resources {
+			typeOf[r.Symbol] = strings.SplitN(r.Type, "@", 2)[0]
+		}
 		for _, r := range f.resourcesOf("Microsoft.Authorization/roleAssignments") {
 			def := r.Value.unwrap().prop("properties", "roleDefinitionId")
 			text := def.src()
@@ -233,8 +250,12 @@ func TestInfraRoleAssignments(t *testing.T) {
 				continue
 			}
 			granted[role]++
-			if n := r.Value.unwrap().prop("name").src(); !strings.HasPrefix(n, "guid(") {
-				t.Errorf("%s: role assignment %s name %s: want guid(scope, principal, role) for idempotency", name, r.Symbol, n)
+			scope := r.Value.unwrap().prop("scope").src()
+			if got := typeOf[scope]; got != roleScopes[role] {
+				t.Errorf("%s: role assignment %s grants %s on %s (%s), want a %s", name, r.Symbol, role, scope, got, roleScopes[role])
+			}
+			if n := r.Value.unwrap().prop("name").src(); !strings.HasPrefix(n, "guid("+scope+".id,") {
+				t.Errorf("%s: role assignment %s name %s: want guid(%s.id, principal, role) for idempotency", name, r.Symbol, n, scope)
 			}
 		}
 	}
@@ -319,6 +340,26 @@ func TestInfraEntraApp(t *testing.T) {
 	}
 	if got := p.prop("preAuthorizedClientIds").src(); !strings.Contains(got, "authMode == 'entra'") {
 		t.Errorf("preAuthorizedClientIds = %s: VS Code is pre-authorized only in mode entra", got)
+	}
+
+	// One App ID URI everywhere: the app's identifier, ENTRA_APP_ID_URI and
+	// the APIM named value. api://<tenant>/<name> by default; entraAppIdUri
+	// (api://<app id>) where nonDefaultUriAddition refuses that form.
+	if got := main.Vars["appIdUri"].src(); got != "empty(entraAppIdUri) ? 'api://${tenant().tenantId}/${names.entraApp}' : entraAppIdUri" {
+		t.Errorf("appIdUri = %s", got)
+	}
+	if _, ok := main.Params["entraAppIdUri"]; !ok || main.Params["entraAppIdUri"].Default.str() != "" {
+		t.Error("main.bicep needs param entraAppIdUri, default ''")
+	}
+	args := map[string]string{
+		"modules/entra-app.bicep":   p.prop("identifierUri").src(),
+		"modules/functionapp.bicep": main.module("modules/functionapp.bicep").Value.prop("params", "appIdUri").src(),
+		"modules/apim.bicep":        main.module("modules/apim.bicep").Value.prop("params", "appIdUri").src(),
+	}
+	for mod, got := range args {
+		if got != "appIdUri" {
+			t.Errorf("%s gets App ID URI %q, want appIdUri", mod, got)
+		}
 	}
 }
 

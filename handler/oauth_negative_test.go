@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -215,7 +218,7 @@ func TestAuthorizeNegative(t *testing.T) {
 }
 
 // TestMCPRejectsForeignTokens: /mcp in mode proxy accepts only our own
-// ES256 tokens for our resource (MCP: no token passthrough).
+// RS256 tokens for our resource (MCP: no token passthrough).
 func TestMCPRejectsForeignTokens(t *testing.T) {
 	ts := newTestServer(t, nil)
 	st := ts.stack
@@ -256,17 +259,26 @@ func TestMCPRejectsForeignTokens(t *testing.T) {
 		s, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 		return s
 	}
-	sameIssuerOtherAudience := func() string {
+	// signed re-signs our token's claims (modified by mod) with alg and key,
+	// under our kid.
+	signed := func(alg jwt.SigningMethod, key any, mod func(jwt.MapClaims)) string {
 		mc := claims()
-		mc["aud"] = []string{"https://graph.microsoft.com"}
-		tok := jwt.NewWithClaims(jwt.SigningMethodES256, mc)
+		if mod != nil {
+			mod(mc)
+		}
+		tok := jwt.NewWithClaims(alg, mc)
 		tok.Header["kid"] = ts.key.KeyID()
 		tok.Header["typ"] = "at+jwt"
-		s, err := tok.SignedString(signerOf(t, ts.key))
+		s, err := tok.SignedString(key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
+	}
+	otherAud := func(mc jwt.MapClaims) { mc["aud"] = []string{"https://graph.microsoft.com"} }
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
 	}
 	entraToken := signInAtEmulator(t, context.Background(), st, "AdeleV@contoso.example")
 
@@ -276,8 +288,11 @@ func TestMCPRejectsForeignTokens(t *testing.T) {
 		want  int
 	}{
 		{"our valid token", good.AccessToken, 200},
+		{"our claims re-signed RS256 with our key", signed(jwt.SigningMethodRS256, signerOf(t, ts.key), nil), 200},
 		{"token for another audience (other issuer)", otherAudience(), 401},
-		{"our key, aud of another resource", sameIssuerOtherAudience(), 401},
+		{"our key, aud of another resource", signed(jwt.SigningMethodRS256, signerOf(t, ts.key), otherAud), 401},
+		{"ES256 under our kid", signed(jwt.SigningMethodES256, ecKey, nil), 401},
+		{"PS256 with our key", signed(jwt.SigningMethodPS256, signerOf(t, ts.key), nil), 401},
 		{"alg none", none(), 401},
 		{"HS256 keyed with our public key", hs256(), 401},
 		{"an Entra token (no passthrough)", entraToken, 401},
@@ -306,21 +321,19 @@ func mcpStatus(t *testing.T, st *stack, token string) int {
 	return resp.StatusCode
 }
 
-func signerOf(t *testing.T, k *tokens.SigningKey) *ecdsa.PrivateKey {
+// signerOf returns the RSA key inside k, through its PKCS#8 PEM.
+func signerOf(t *testing.T, k *tokens.SigningKey) *rsa.PrivateKey {
 	t.Helper()
 	b, _ := k.PEM()
 	blk, _ := pem.Decode(b)
 	if blk == nil {
 		t.Fatal("no PEM")
 	}
-	if key, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err == nil {
-		return key.(*ecdsa.PrivateKey)
-	}
-	key, err := x509.ParseECPrivateKey(blk.Bytes)
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key
+	return key.(*rsa.PrivateKey)
 }
 
 func publicPEM(t *testing.T, k *tokens.SigningKey) []byte {

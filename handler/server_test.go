@@ -29,6 +29,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testSigningKey is the SIGNING_KEY of every in-process test server:
+// generating a 2048-bit RSA key per server would cost tens of milliseconds.
+var testSigningKey = sync.OnceValues(tokens.GenerateSigningKey)
+
 type testServer struct {
 	*stack
 	srv   *server
@@ -51,7 +55,10 @@ func newTestServer(t *testing.T, mutate func(env map[string]string)) *testServer
 	if err := os.WriteFile(ca, emu.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, _ := tokens.GenerateSigningKey()
+	key, err := testSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	keyPEM, _ := key.PEM()
 	env := map[string]string{
 		"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": base,

@@ -6,8 +6,8 @@
 // template has no outputs. Writing through ARM (control plane) needs only
 // Contributor on the resource group, not a Key Vault data-plane role.
 //
-// Formats (handler/internal/config): SIGNING_KEY is base64 of a PEM EC P-256
-// private key; SEALING_KEY is base64 of 32 random bytes.
+// Formats (handler/internal/tokens): SIGNING_KEY is base64 of a PEM RSA
+// private key of 2048 bits (RS256); SEALING_KEY is base64 of 32 random bytes.
 targetScope = 'resourceGroup'
 
 param keyVaultName string

@@ -42,6 +42,9 @@ param grantAdminConsent bool = false
 @description('Mode entra only: pre-authorize VS Code (aebc6443-996d-45c2-90f0-388ff96faa56) for the API scope so users see no consent prompt.')
 param preAuthorizeVSCode bool = true
 
+@description('App ID URI of the Entra app. Empty: api://<tenant>/mcp-<token>. Set api://<app id> where the tenant enforces the nonDefaultUriAddition identifier-URI restriction (infra/README.md, troubleshooting).')
+param entraAppIdUri string = ''
+
 @description('Extra web redirect URIs for the Entra app, e.g. http://localhost:7071/callback for func start against this app registration.')
 param extraRedirectUris array = []
 
@@ -86,11 +89,20 @@ var names = {
 // public URL; apim.outputs.gatewayUrl must equal it (output below).
 var publicBaseUrl = 'https://${names.apim}.${apimGatewayDomain}'
 
-// Tenant-qualified App ID URI: api://<tenant>/<name> is one of the forms
-// Entra accepts even where the tenant restricts identifier URIs, and it stays
-// unique per environment. https URIs on *.azure-api.net are refused
-// (unverified domain; AADSTS500011 when used as a scope).
-var appIdUri = 'api://${tenant().tenantId}/${names.entraApp}'
+// App ID URI. The default, api://<tenant>/<name>, is known before the app
+// exists, stays unique per environment, and satisfies the
+// uriAdditionWithoutUniqueTenantIdentifier restriction (it contains the
+// tenant id). It is refused where the tenant's app management policy
+// enforces the stricter nonDefaultUriAddition restriction, which allows only
+// api://<appId> and api://<tenant>/<appId> for new URIs (unless the policy
+// exempts the app or the deployer, or excludes apps that request v2 tokens,
+// as this one does): https://learn.microsoft.com/graph/api/resources/identifieruriconfiguration,
+// https://learn.microsoft.com/entra/identity-platform/identifier-uri-restrictions.
+// The appId is unknown until the app exists, so that fallback takes a second
+// step: entraAppIdUri (infra/README.md, troubleshooting). https URIs on
+// *.azure-api.net are refused everywhere (unverified domain; AADSTS500011
+// when used as a scope).
+var appIdUri = empty(entraAppIdUri) ? 'api://${tenant().tenantId}/${names.entraApp}' : entraAppIdUri
 
 var loginEndpoint = environment().authentication.loginEndpoint
 var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
@@ -152,7 +164,6 @@ module rbac 'modules/rbac.bicep' = {
   scope: rg
   params: {
     storageAccountName: storage.outputs.name
-    tableName: storage.outputs.tableName
     keyVaultName: keyVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     identityPrincipalId: identity.outputs.principalId

@@ -11,6 +11,8 @@
 #   --admin-consent        grant tenant-wide admin consent (needs an admin role)
 #   --purge-protection     turn on Key Vault purge protection (irreversible)
 #   --publisher-email ADDR APIM publisher e-mail (default: your sign-in name if it is an address)
+#   --app-id-uri URI       App ID URI of the Entra app (default api://<tenant>/mcp-<token>); see
+#                          infra/README.md troubleshooting for tenants that allow only api://<app id>
 #   --rotate-keys          replace the signing and sealing keys; the current ones become *_PREVIOUS
 #   --what-if              show what the infrastructure deployment would change, then stop
 #   --skip-publish         deploy infrastructure and keys only
@@ -27,6 +29,7 @@ auth_mode="proxy"
 admin_consent=false
 purge_protection=false
 publisher_email=""
+app_id_uri=""
 rotate=false
 what_if=false
 skip_publish=false
@@ -43,11 +46,12 @@ while (($#)); do
   --admin-consent) admin_consent=true; shift ;;
   --purge-protection) purge_protection=true; shift ;;
   --publisher-email) publisher_email="$2"; shift 2 ;;
+  --app-id-uri) app_id_uri="$2"; shift 2 ;;
   --rotate-keys) rotate=true; shift ;;
   --what-if) what_if=true; shift ;;
   --skip-publish) skip_publish=true; shift ;;
   --publish-only) publish_only=true; shift ;;
-  -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
   *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -118,6 +122,7 @@ params=(
   keysHavePrevious="$keys_have_previous"
   apimPublisherEmail="$publisher_email"
 )
+[[ -z "$app_id_uri" ]] || params+=(entraAppIdUri="$app_id_uri")
 
 if $what_if; then
   log "what-if for $rg (nothing is changed)"

@@ -8,7 +8,6 @@
 // only for queue/blob triggers and Durable Functions. Add it if you add those.
 
 param storageAccountName string
-param tableName string
 param keyVaultName string
 param appInsightsName string
 
@@ -32,16 +31,6 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' existing = {
-  parent: storage
-  name: 'default'
-}
-
-resource table 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' existing = {
-  parent: tableService
-  name: tableName
-}
-
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
 }
@@ -63,10 +52,16 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Scoped to the one table the handler uses (least privilege).
+// Table Data Contributor on the account, not only on the handler's table:
+// the Functions host writes its diagnostic events to tables it creates in
+// its AzureWebJobsStorage account (this one), and with an identity-based
+// connection it needs this role for them, or it logs recurring errors
+// (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity,
+// https://learn.microsoft.com/azure/azure-functions/errors-diagnostics/diagnostic-events/azfd0003).
+// The account holds nothing else in tables but the handler's oauthstate.
 resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(table.id, identityPrincipalId, roles.storageTableDataContributor)
-  scope: table
+  name: guid(storage.id, identityPrincipalId, roles.storageTableDataContributor)
+  scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
     principalId: identityPrincipalId

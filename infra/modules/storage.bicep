@@ -1,7 +1,8 @@
 // One storage account for three jobs: the Flex Consumption deployment package
 // (blob container), the Functions host's own state (AzureWebJobsStorage: keys
-// and locks in blob containers it creates), and the handler's OAuth state
-// (table `oauthstate`). Shared keys are off: every caller uses Entra auth.
+// and locks in blob containers it creates, diagnostic events in tables it
+// creates), and the handler's OAuth state (table `oauthstate`). Shared keys
+// are off: every caller uses Entra auth.
 
 param location string
 param tags object
@@ -42,9 +43,10 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-// Created here rather than by the handler so the identity only needs data
-// access (Storage Table Data Contributor on this table), not table creation
-// rights on the whole account.
+// Created here so it exists before the first request (the handler would
+// create it on first use too). The identity holds Storage Table Data
+// Contributor on the whole account anyway: the Functions host keeps its
+// diagnostic events in tables of this account (rbac.bicep).
 resource table 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: tableName

@@ -16,7 +16,9 @@
 # private temp directory (removed on exit) and deployed with infra/keys.bicep as
 # @secure() parameters. They are never printed, never passed on a command line
 # (other users could read it from the process list) and never in outputs.
-#   SIGNING_KEY: base64 of a PEM EC P-256 private key ("EC PRIVATE KEY", SEC 1)
+#   SIGNING_KEY: base64 of a PEM 2048-bit RSA private key (PKCS#8, "PRIVATE KEY");
+#                access tokens are RS256 because API Management's validate-jwt
+#                accepts only PS256, RS256 and RS512 for asymmetric keys
 #   SEALING_KEY: base64 of 32 random bytes
 set -euo pipefail
 set +x # never trace this script: key material passes through variables
@@ -95,10 +97,16 @@ command -v openssl >/dev/null || die "openssl is required to generate keys"
 resolve_vault
 
 new_signing_key() {
-  # SEC 1 PEM from ecparam works with OpenSSL 1.1/3.x and LibreSSL (macOS);
-  # the handler accepts SEC 1 and PKCS#8. One line of base64, so the value is
-  # safe in JSON and in an app setting.
-  openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl base64 -A
+  # genpkey writes PKCS#8 with OpenSSL 1.1/3.x and LibreSSL (macOS); the
+  # handler reads PKCS#8 and PKCS#1. 2048 bits keeps access tokens under
+  # 1 KB. One line of base64, so the value is safe in JSON and in an app
+  # setting.
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl base64 -A
+}
+# is_rsa_key: 0 if the base64 PEM on stdin is an RSA private key. Earlier
+# versions made EC P-256 keys (ES256), which the handler now refuses.
+is_rsa_key() {
+  openssl base64 -d -A 2>/dev/null | openssl rsa -noout -check >/dev/null 2>&1
 }
 new_sealing_key() {
   openssl rand 32 | openssl base64 -A
@@ -130,13 +138,24 @@ rotate)
     die "cannot read sealing-key"
   signing="$(new_signing_key)"
   sealing="$(new_sealing_key)"
+  # An EC key from an earlier version is not kept as signing-key-previous:
+  # the handler refuses it, and its ES256 tokens never passed APIM's
+  # validate-jwt anyway. The new key fills that slot too (same kid, listed
+  # once in the JWKS), replacing any EC key an older rotation left there.
+  if ! printf '%s' "$signing_prev" | is_rsa_key; then
+    log "the current signing-key is not an RSA key (an ES256 key of an earlier version): replacing it without keeping it"
+    signing_prev="$signing"
+  fi
   ;;
 esac
 
 for v in "$signing" "$sealing"; do
   [[ -z "$v" || "$v" =~ ^[A-Za-z0-9+/=]+$ ]] || die "key generation produced unexpected output"
 done
-[[ -z "$signing" || ${#signing} -gt 100 ]] || die "signing key generation failed"
+# A 2048-bit RSA key is about 1.7 KB of PEM, 2.3 KB in base64 (an EC key,
+# 300 characters, or an error message would be far shorter).
+[[ -z "$signing" || ${#signing} -ge 2000 ]] || die "signing key generation failed"
+[[ -z "$signing" ]] || printf '%s' "$signing" | is_rsa_key || die "signing key generation did not produce an RSA key"
 [[ -z "$sealing" || ${#sealing} -eq 44 ]] || die "sealing key generation failed"
 
 umask 077

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,12 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// newTestHandler builds a Handler on the memory store with fresh keys, a
-// fixed clock and a CIMD fetcher; mutate adjusts it before use.
+// testSigningKey is one RSA key for the package's tests: generating a
+// 2048-bit key per handler would cost tens of milliseconds each.
+var testSigningKey = sync.OnceValues(tokens.GenerateSigningKey)
+
+// newTestHandler builds a Handler on the memory store with the test signing
+// key, a fixed clock and a CIMD fetcher; mutate adjusts it before use.
 func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 	t.Helper()
 	cfg := config.Config{
@@ -24,7 +29,7 @@ func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 		MCPScope:       "mcp:tools",
 		AccessTokenTTL: time.Hour,
 	}
-	sk, err := tokens.GenerateSigningKey()
+	sk, err := testSigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ type ServerMetadata struct {
 	// appear only in /.well-known/openid-configuration, because OpenID
 	// Connect Discovery 1.0 §3 requires them and strict parsers refuse the
 	// document without them. Neither promises ID tokens: "public" is how
-	// sub behaves (the Entra oid, the same for every client), ES256 is the
+	// sub behaves (the Entra oid, the same for every client), RS256 is the
 	// one algorithm we sign with, and "openid" is deliberately absent from
 	// scopes_supported, as are userinfo and id_token response types.
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
@@ -96,7 +96,7 @@ func (h *Handler) metadataDocs() metadataDocs {
 		m := h.ServerMetadata()
 		h.docs.oauth = mustMarshal(m)
 		m.SubjectTypesSupported = []string{"public"}
-		m.IDTokenSigningAlgValuesSupported = []string{"ES256"}
+		m.IDTokenSigningAlgValuesSupported = []string{"RS256"}
 		h.docs.openid = mustMarshal(m)
 	})
 	return h.docs

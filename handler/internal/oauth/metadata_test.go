@@ -71,13 +71,13 @@ func TestJWKSEndpoint(t *testing.T) {
 		t.Fatalf("status %d, headers %v, body %s", w.Code, w.Header(), w.Body)
 	}
 	var set struct {
-		Keys []struct{ Kty, Crv, Kid, Use, Alg, X, Y, D string }
+		Keys []struct{ Kty, Kid, Use, Alg, N, E, D, P, Q string }
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &set); err != nil || len(set.Keys) != 1 {
 		t.Fatalf("JWKS %s: %v", w.Body, err)
 	}
 	k := set.Keys[0]
-	if k.Kty != "EC" || k.Crv != "P-256" || k.Use != "sig" || k.Alg != "ES256" || k.Kid == "" || k.X == "" || k.Y == "" || k.D != "" {
+	if k.Kty != "RSA" || k.Use != "sig" || k.Alg != "RS256" || k.Kid == "" || k.N == "" || k.E != "AQAB" || k.D != "" || k.P != "" || k.Q != "" {
 		t.Errorf("key = %+v", k)
 	}
 

@@ -13,7 +13,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
-// VerifyAccessToken is the resource.Verifier of mode proxy: our own ES256
+// VerifyAccessToken is the resource.Verifier of mode proxy: our own RS256
 // token (iss, aud, exp checked by the Issuer), whose grant must still
 // exist, so a revoked grant stops working.
 func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.TokenInfo, error) {

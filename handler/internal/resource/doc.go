@@ -5,6 +5,6 @@
 // clients read those challenges.
 //
 // Token verification itself is a Verifier function supplied by the caller:
-// Entra v2 tokens in mode entra (package entra), our own ES256 tokens in
+// Entra v2 tokens in mode entra (package entra), our own RS256 tokens in
 // mode proxy (package tokens).
 package resource

@@ -1,13 +1,14 @@
 package tokens
 
 import (
-	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -62,15 +63,16 @@ type Issuer struct {
 	// Now is the clock; tests replace it. Defaults to time.Now.
 	Now func() time.Time
 
-	issuer, audience string
-	ttl              time.Duration
-	current          *SigningKey
-	verifyKeys       map[string]*ecdsa.PublicKey
-	jwks             []byte
-	parser           *jwt.Parser
+	issuer, audience  string
+	ttl               time.Duration
+	current, previous *SigningKey // previous may be nil
+	// jwks is marshalled on first use, like everything that needs the key
+	// material: an ephemeral key is generated only then.
+	jwks   func() []byte
+	parser *jwt.Parser
 	// verified remembers tokens that passed Verify until they expire: a
-	// client sends the same token on every MCP request, and checking an
-	// ES256 signature each time would cost as much as the request itself.
+	// client sends the same token on every MCP request, and even an RS256
+	// check (tens of µs) would be a large share of a cheap request.
 	verified *tokencache.Cache[AccessClaims]
 }
 
@@ -89,32 +91,24 @@ func NewIssuer(cfg config.Config, current, previous *SigningKey) (*Issuer, error
 		return nil, errors.New("tokens: no public base URL to use as issuer")
 	}
 	i := &Issuer{
-		Now:        time.Now,
-		issuer:     cfg.PublicBaseURL,
-		audience:   cfg.ResourceURL(),
-		ttl:        cfg.AccessTokenTTL,
-		current:    current,
-		verifyKeys: map[string]*ecdsa.PublicKey{current.kid: &current.priv.PublicKey},
+		Now:      time.Now,
+		issuer:   cfg.PublicBaseURL,
+		audience: cfg.ResourceURL(),
+		ttl:      cfg.AccessTokenTTL,
+		current:  current,
+		previous: previous,
 	}
 	if i.ttl <= 0 {
 		i.ttl = time.Hour
 	}
 	i.verified = tokencache.New[AccessClaims](verifiedCacheSize, func() time.Time { return i.Now() })
-	set := struct {
-		Keys []jwk `json:"keys"`
-	}{Keys: []jwk{current.jwk()}}
-	if previous != nil && previous.kid != current.kid {
-		i.verifyKeys[previous.kid] = &previous.priv.PublicKey
-		set.Keys = append(set.Keys, previous.jwk())
-	}
-	var err error
-	if i.jwks, err = json.Marshal(set); err != nil {
-		return nil, fmt.Errorf("tokens: jwks: %w", err)
-	}
+	i.jwks = sync.OnceValue(i.marshalJWKS)
 	i.parser = jwt.NewParser(
-		// Only ES256: this alone rejects "none", HS256 keyed with our public
-		// key, and RS256 (RFC 8725 §3.1, §2.1).
-		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		// Only RS256, the one algorithm we sign with; the token's alg header
+		// is checked against this list before any key is looked up. This
+		// alone rejects "none", HS256 keyed with our public key, ES256 and
+		// the other RSA algorithms (RFC 8725 §2.1, §3.1).
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithIssuer(i.issuer),
 		jwt.WithAudience(i.audience),
 		jwt.WithExpirationRequired(),
@@ -133,7 +127,19 @@ func (i *Issuer) Audience() string { return i.audience }
 
 // JWKS returns the public JWK Set (RFC 7517 §5) with the current and the
 // previous key. The bytes are shared: callers must not modify them.
-func (i *Issuer) JWKS() []byte { return i.jwks }
+func (i *Issuer) JWKS() []byte { return i.jwks() }
+
+func (i *Issuer) marshalJWKS() []byte {
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{i.current.jwk()}}
+	if i.previous != nil && i.previous.KeyID() != i.current.KeyID() {
+		set.Keys = append(set.Keys, i.previous.jwk())
+	}
+	// Only strings: Marshal cannot fail.
+	b, _ := json.Marshal(set)
+	return b
+}
 
 // Mint signs an access token for c with the current key. Subject,
 // ClientID and GrantID are required; ID, IssuedAt and ExpiresAt are set
@@ -157,17 +163,18 @@ func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
 		Scope:    c.Scope,
 		GrantID:  c.GrantID,
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, wc)
+	key := i.current.material()
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, wc)
 	t.Header["typ"] = typ
-	t.Header["kid"] = i.current.kid
-	s, err := t.SignedString(i.current.priv)
+	t.Header["kid"] = key.kid
+	s, err := t.SignedString(key.priv)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("tokens: mint: %w", err)
 	}
 	return s, exp, nil
 }
 
-// Verify checks a token's signature (ES256 only, kid among the current and
+// Verify checks a token's signature (RS256 only, kid among the current and
 // previous keys), typ, exact iss, aud containing our resource, a required
 // exp, sane nbf/iat (30 s leeway) and the presence of sub, client_id, jti
 // and gid. Every failure wraps ErrInvalidToken.
@@ -203,18 +210,23 @@ func (i *Issuer) Verify(token string) (AccessClaims, error) {
 }
 
 // key is the jwt.Keyfunc: it runs after the alg check and picks the
-// verification key by kid. A token without a known kid is rejected rather
-// than tried against every key.
+// verification key by kid among our own keys. A token without a known kid
+// is rejected rather than tried against every key, and no key is ever
+// taken from the token (jwk, jku, x5c headers are ignored; RFC 8725 §3.10).
 func (i *Issuer) key(t *jwt.Token) (any, error) {
 	if h, _ := t.Header["typ"].(string); !strings.EqualFold(h, typ) && !strings.EqualFold(h, "application/"+typ) {
 		return nil, fmt.Errorf("typ %q, want %q", h, typ)
 	}
 	kid, _ := t.Header["kid"].(string)
-	if k, ok := i.verifyKeys[kid]; ok {
-		return k, nil
+	for _, k := range []*SigningKey{i.current, i.previous} {
+		if k != nil && kid != "" && kid == k.KeyID() {
+			return publicKey(k), nil
+		}
 	}
 	return nil, fmt.Errorf("unknown kid %q", kid)
 }
+
+func publicKey(k *SigningKey) *rsa.PublicKey { return &k.material().priv.PublicKey }
 
 // newID returns a 128-bit random jti: unique enough for revocation lists
 // and shorter than NewOpaque, which keeps the token small.

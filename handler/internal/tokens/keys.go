@@ -13,8 +13,9 @@ import (
 type Keys struct {
 	Signing, SigningPrev *SigningKey
 	Sealing, SealingPrev *SealingKey
-	// Ephemeral reports that keys were generated at start-up because none
-	// were configured; tokens and sealed data die with the process.
+	// Ephemeral reports that keys were generated because none were
+	// configured (the signing key on first use); tokens and sealed data die
+	// with the process.
 	Ephemeral bool
 }
 
@@ -31,7 +32,8 @@ func LoadKeys(cfg config.Config, logger *slog.Logger) (*Keys, error) {
 	var errs []error
 	var err error
 	if cfg.SigningKey == "" {
-		k.Signing, err = ephemeral(cfg.InAzure, GenerateSigningKey)
+		// Generated on first use: RSA key generation would slow start-up.
+		k.Signing, err = ephemeral(cfg.InAzure, func() (*SigningKey, error) { return EphemeralSigningKey(), nil })
 	} else {
 		k.Signing, err = ParseSigningKey(cfg.SigningKey)
 	}

@@ -2,8 +2,12 @@ package tokens
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"log/slog"
 	"strings"
 	"testing"
@@ -28,11 +32,41 @@ func TestLoadKeysEphemeralLocally(t *testing.T) {
 	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "restart") {
 		t.Errorf("no WARN about ephemeral keys in log:\n%s", buf)
 	}
-	if _, err := k.Issuer(testConfig()); err != nil {
-		t.Error(err)
+	// The RSA key is generated on first use, not while starting up.
+	iss, err := k.Issuer(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Signing.m.Load() != nil {
+		t.Error("LoadKeys or NewIssuer generated the ephemeral signing key")
 	}
 	if _, err := k.Sealer(); err != nil {
 		t.Error(err)
+	}
+	if _, _, err := iss.Mint(sampleClaims); err != nil || k.Signing.m.Load() == nil {
+		t.Errorf("first Mint: %v, key generated: %v", err, k.Signing.m.Load() != nil)
+	}
+}
+
+// The EC keys of earlier versions are refused with the reason, for either
+// slot, so an operator knows to rotate rather than guess.
+func TestLoadKeysRefusesECKeys(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPEM := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+	cfg := testConfig()
+	cfg.SigningKey = readTestdata(t, "test-signing-key.pem")
+	cfg.SigningKeyPrev = ecPEM
+	_, err = LoadKeys(cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), config.EnvSigningKeyPrevious+": signing key: EC key: access tokens are RS256") ||
+		!strings.Contains(err.Error(), "keys.sh rotate") {
+		t.Errorf("LoadKeys with an EC previous key: %v", err)
 	}
 }
 
@@ -59,7 +93,7 @@ func TestLoadKeysConfigured(t *testing.T) {
 	cfg := testConfig()
 	cfg.InAzure = true
 	cfg.SigningKey = base64.StdEncoding.EncodeToString([]byte(readTestdata(t, "test-signing-key.pem")))
-	cfg.SigningKeyPrev = readTestdata(t, "test-signing-key-prev.sec1.pem")
+	cfg.SigningKeyPrev = readTestdata(t, "test-signing-key-prev.pkcs1.pem")
 	cfg.SealingKey, cfg.SealingKeyPrev = sealing, sealingPrev
 
 	logger, buf := captureLogger()
@@ -75,7 +109,8 @@ func TestLoadKeysConfigured(t *testing.T) {
 	if strings.Contains(log, "WARN") {
 		t.Errorf("unexpected warning:\n%s", log)
 	}
-	for _, secret := range []string{sealing, sealingPrev, cfg.SigningKey, "PRIVATE KEY", "MHcCAQEE"} {
+	pemBody := func(name string) string { return strings.Split(readTestdata(t, name), "\n")[1] }
+	for _, secret := range []string{sealing, sealingPrev, cfg.SigningKey, "PRIVATE KEY", pemBody("test-signing-key.pem"), pemBody("test-signing-key-prev.pkcs1.pem")} {
 		if strings.Contains(log, secret) {
 			t.Errorf("log contains key material %q:\n%s", secret, log)
 		}

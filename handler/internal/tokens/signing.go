@@ -2,8 +2,8 @@ package tokens
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -11,91 +11,158 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
-// SigningKey is an EC P-256 private key used for ES256 (RFC 7518 §3.4),
-// with its key id, the RFC 7638 JWK thumbprint of the public key.
+// MinRSABits is the smallest signing key we accept (RFC 7518 §3.3 requires
+// 2048 bits for RS256). 2048 is also the size that keeps an access token
+// under 1 KB: every further 1024 bits add 171 characters of signature.
+const MinRSABits = 2048
+
+// errECKey explains why an EC key, which earlier versions of this server
+// used for ES256, is refused now.
+var errECKey = errors.New("EC key: access tokens are RS256 because API Management's validate-jwt accepts only PS256, RS256 and RS512 for asymmetric keys; " +
+	"use an RSA key of 2048 bits or more (infra/scripts/keys.sh rotate makes one)")
+
+// SigningKey is an RSA private key of at least 2048 bits, used for RS256
+// (RFC 7518 §3.3), with its key id: the RFC 7638 JWK thumbprint of the
+// public key. It is RS256 because APIM's validate-jwt, which checks our
+// tokens at the gateway, supports only PS256, RS256 and RS512 for
+// asymmetric keys (https://learn.microsoft.com/azure/api-management/validate-jwt-policy).
+//
+// An ephemeral key (EphemeralSigningKey) is generated on first use, not at
+// start: RSA key generation takes tens of milliseconds or more.
 type SigningKey struct {
-	priv *ecdsa.PrivateKey
-	kid  string
-	x, y string // base64url public coordinates, 32 bytes each
+	m    atomic.Pointer[rsaKey] // nil until an ephemeral key is generated
+	once sync.Once              // generates an ephemeral key
 }
 
-// ParseSigningKey reads an EC P-256 private key from a PEM block, either
-// PKCS#8 ("PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY"). Because Key Vault
-// secrets and app settings are single-line, the PEM may also be given
+// rsaKey is a signing key's material and its public JWK members.
+type rsaKey struct {
+	priv *rsa.PrivateKey
+	kid  string
+	n, e string // base64url, big-endian, minimal length (RFC 7518 §6.3.1)
+}
+
+// ParseSigningKey reads an RSA private key from a PEM block, either PKCS#1
+// ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"). Because Key Vault secrets
+// and app settings are single-line, the PEM may also be given
 // base64-encoded, or with its line breaks written as the two characters \n.
-// Keys on other curves, and other key types, are rejected.
+// Keys under 2048 bits, EC keys and other key types are rejected.
 func ParseSigningKey(s string) (*SigningKey, error) {
+	block, err := decodePEM(s)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	var key any
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		return nil, fmt.Errorf("signing key: %w", errECKey)
+	default:
+		return nil, fmt.Errorf("signing key: PEM type %q, want PRIVATE KEY or RSA PRIVATE KEY", block.Type)
+	}
+	if err != nil {
+		// The parser's message does not contain key bytes.
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		return newSigningKey(k)
+	case *ecdsa.PrivateKey:
+		return nil, fmt.Errorf("signing key: %w", errECKey)
+	default:
+		return nil, fmt.Errorf("signing key: %T is not an RSA key; RS256 needs RSA", key)
+	}
+}
+
+// decodePEM finds the PEM block in s, which may be PEM, base64 of PEM, or
+// PEM with `\n` escapes.
+func decodePEM(s string) (*pem.Block, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("signing key: empty")
+		return nil, errors.New("empty")
 	}
 	if !strings.HasPrefix(s, "-----BEGIN") {
 		dec, err := decodeBase64(s)
 		if err != nil {
-			return nil, errors.New("signing key: neither PEM nor base64-encoded PEM")
+			return nil, errors.New("neither PEM nor base64-encoded PEM")
 		}
 		s = strings.TrimSpace(string(dec))
 	}
 	s = strings.ReplaceAll(s, `\n`, "\n")
 	block, _ := pem.Decode([]byte(s))
 	if block == nil {
-		return nil, errors.New("signing key: no PEM block found")
+		return nil, errors.New("no PEM block found")
 	}
-	var (
-		key any
-		err error
-	)
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("signing key: PEM type %q, want PRIVATE KEY or EC PRIVATE KEY", block.Type)
-	}
-	if err != nil {
-		// The parser's message does not contain key bytes.
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("signing key: %T is not an EC key; ES256 needs EC P-256", key)
-	}
-	return newSigningKey(ec)
+	return block, nil
 }
 
-// GenerateSigningKey makes a fresh P-256 key, for local runs without a
-// configured key and for tests.
+// GenerateSigningKey makes a fresh 2048-bit key now, for tests and tools.
 func GenerateSigningKey() (*SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	priv, err := rsa.GenerateKey(rand.Reader, MinRSABits)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	return newSigningKey(priv)
 }
 
-func newSigningKey(priv *ecdsa.PrivateKey) (*SigningKey, error) {
-	if priv.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("signing key: curve %s, want P-256 (ES256)", priv.Curve.Params().Name)
-	}
-	pub, err := priv.PublicKey.ECDH()
+// EphemeralSigningKey returns a key that generates its 2048-bit material on
+// first use (signing, verifying, KeyID, JWKS), for local runs without a
+// configured key. Logging it does not generate it.
+func EphemeralSigningKey() *SigningKey { return &SigningKey{} }
+
+func newSigningKey(priv *rsa.PrivateKey) (*SigningKey, error) {
+	m, err := newRSAKey(priv)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, err
 	}
-	point := pub.Bytes() // 0x04 || X || Y, uncompressed (SEC 1 §2.3.3)
-	k := &SigningKey{
+	k := &SigningKey{}
+	k.m.Store(m)
+	return k, nil
+}
+
+func newRSAKey(priv *rsa.PrivateKey) (*rsaKey, error) {
+	if bits := priv.N.BitLen(); bits < MinRSABits {
+		return nil, fmt.Errorf("signing key: RSA key of %d bits, want at least %d (RFC 7518 §3.3)", bits, MinRSABits)
+	}
+	m := &rsaKey{
 		priv: priv,
-		x:    base64.RawURLEncoding.EncodeToString(point[1:33]),
-		y:    base64.RawURLEncoding.EncodeToString(point[33:65]),
+		n:    base64.RawURLEncoding.EncodeToString(priv.N.Bytes()),
+		e:    base64.RawURLEncoding.EncodeToString(big.NewInt(int64(priv.E)).Bytes()),
 	}
 	// RFC 7638 §3.2: the required members only, in lexicographic order, no
-	// whitespace. x and y are base64url strings, so no escaping is needed.
-	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + k.x + `","y":"` + k.y + `"}`))
-	k.kid = base64.RawURLEncoding.EncodeToString(sum[:])
-	return k, nil
+	// whitespace. e and n are base64url strings, so no escaping is needed.
+	sum := sha256.Sum256([]byte(`{"e":"` + m.e + `","kty":"RSA","n":"` + m.n + `"}`))
+	m.kid = base64.RawURLEncoding.EncodeToString(sum[:])
+	return m, nil
+}
+
+// material returns the key, generating an ephemeral key's material the
+// first time. Generation cannot fail: since Go 1.24 crypto/rand never
+// returns an error, and the size is valid.
+func (k *SigningKey) material() *rsaKey {
+	if m := k.m.Load(); m != nil {
+		return m
+	}
+	k.once.Do(func() {
+		priv, err := rsa.GenerateKey(rand.Reader, MinRSABits)
+		if err != nil {
+			panic("tokens: generating the ephemeral signing key: " + err.Error())
+		}
+		m, err := newRSAKey(priv)
+		if err != nil {
+			panic("tokens: " + err.Error())
+		}
+		k.m.Store(m)
+	})
+	return k.m.Load()
 }
 
 // KeyID is the key's RFC 7638 thumbprint, sent as the JWS "kid" header.
@@ -103,13 +170,13 @@ func (k *SigningKey) KeyID() string {
 	if k == nil {
 		return ""
 	}
-	return k.kid
+	return k.material().kid
 }
 
 // PEM encodes the private key as PKCS#8 PEM, the form ParseSigningKey
 // reads; for tooling that generates keys for configuration.
 func (k *SigningKey) PEM() ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+	der, err := x509.MarshalPKCS8PrivateKey(k.material().priv)
 	if err != nil {
 		return nil, err
 	}
@@ -117,25 +184,36 @@ func (k *SigningKey) PEM() ([]byte, error) {
 }
 
 // String and LogValue show only the key id, so printing or logging a key
-// by mistake leaks nothing.
-func (k *SigningKey) String() string { return "signing key " + k.KeyID() }
+// by mistake leaks nothing. An ephemeral key not generated yet shows as
+// "ephemeral" (rendering it must not cost a key generation).
+func (k *SigningKey) String() string { return "signing key " + k.label() }
 
 // LogValue implements slog.LogValuer; see String.
-func (k *SigningKey) LogValue() slog.Value { return slog.StringValue(k.KeyID()) }
+func (k *SigningKey) LogValue() slog.Value { return slog.StringValue(k.label()) }
 
-// jwk is one public key of the JWK Set (RFC 7517 §4, RFC 7518 §6.2.1).
+func (k *SigningKey) label() string {
+	if k == nil {
+		return ""
+	}
+	if m := k.m.Load(); m != nil {
+		return m.kid
+	}
+	return "ephemeral"
+}
+
+// jwk is one public key of the JWK Set (RFC 7517 §4, RFC 7518 §6.3.1).
 type jwk struct {
-	Kty string `json:"kty"` // "EC"
-	Crv string `json:"crv"` // "P-256"
-	X   string `json:"x"`
-	Y   string `json:"y"`
+	Kty string `json:"kty"` // "RSA"
+	N   string `json:"n"`   // modulus
+	E   string `json:"e"`   // public exponent
 	Kid string `json:"kid"`
 	Use string `json:"use"` // "sig"
-	Alg string `json:"alg"` // "ES256"
+	Alg string `json:"alg"` // "RS256"
 }
 
 func (k *SigningKey) jwk() jwk {
-	return jwk{Kty: "EC", Crv: "P-256", X: k.x, Y: k.y, Kid: k.kid, Use: "sig", Alg: "ES256"}
+	m := k.material()
+	return jwk{Kty: "RSA", N: m.n, E: m.e, Kid: m.kid, Use: "sig", Alg: "RS256"}
 }
 
 // decodeBase64 accepts standard and URL alphabets, padded or not, because
