@@ -1,19 +1,20 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
+	"bytes"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 )
 
-// TestDoctorPassesLocalChain runs `doctor -sign-in` against the emulator +
-// handler behind funchost, with $BROWSER doing the sign-in headlessly.
+// TestDoctorPassesLocalChain runs `doctor --sign-in` against the whole local
+// chain (APIM stand-in with the real policies → funchost enforcing function
+// keys → handler, Entra emulator), with $BROWSER doing the sign-in
+// headlessly.
 func TestDoctorPassesLocalChain(t *testing.T) {
 	st := startStack(t, "proxy", storageEnv(t)...)
 	self, err := os.Executable()
@@ -36,9 +37,10 @@ func TestDoctorPassesLocalChain(t *testing.T) {
 		"PASS PRM resource is the MCP URL: " + st.BaseURL + "/mcp",
 		"PASS authorization server metadata",
 		"PASS JWKS usable by APIM's validate-jwt: 1 RSA key(s), RS256",
-		"PASS 401 challenge on POST /mcp without a token",
+		"PASS 401 challenge on POST /mcp without a token: resource_metadata=\"" + st.BaseURL + "/.well-known/oauth-protected-resource/mcp\", answered by API Management's policy",
 		"PASS cross-origin 401 exposes WWW-Authenticate",
-		"PASS CORS preflight OPTIONS /mcp",
+		"PASS CORS preflight OPTIONS /mcp from http://localhost:6274: 200, answered by API Management's cors policy",
+		"PASS API Management's /mcp policy: validate-jwt answered at the edge",
 		"PASS dynamic client registration (POST /register): created a throwaway client registration",
 		"PASS sign-in: code received, state and iss checked",
 		"PASS token (authorization_code)",
@@ -59,6 +61,7 @@ func TestDoctorPassesLocalChain(t *testing.T) {
 // TestDoctorNamesBrokenLayer points the doctor at chains broken on purpose
 // and expects it to blame the right layer.
 func TestDoctorNamesBrokenLayer(t *testing.T) {
+	noEnv := func(emulatorProc) []string { return nil }
 	tests := []struct {
 		name   string
 		start  func(t *testing.T) string // returns the MCP URL to check
@@ -67,23 +70,18 @@ func TestDoctorNamesBrokenLayer(t *testing.T) {
 		fix    string                    // …with a fix that says this
 	}{
 		{
-			name: "function key missing",
+			name: "function key missing: the host reached without APIM",
 			start: func(t *testing.T) string {
-				return startStackKeys(t, "proxy", func(emulatorProc) []string { return nil }, []string{"the-host-key"}).BaseURL + "/mcp"
+				return startStack(t, "proxy").HostURL + "/mcp"
 			},
 			failed: "FAIL protected resource metadata", layer: "Functions host", fix: "function-host-key",
 		},
 		{
-			name: "function key wrong",
+			name: "function key wrong: a stale function-host-key named value",
 			start: func(t *testing.T) string {
-				st := startStackKeys(t, "proxy", func(emulatorProc) []string { return nil }, []string{"the-host-key"})
-				target, _ := url.Parse(st.BaseURL)
-				proxy := httputil.NewSingleHostReverseProxy(target)
-				inner := proxy.Director
-				proxy.Director = func(r *http.Request) { inner(r); r.Header.Set("x-functions-key", "a-stale-key") }
-				front := httptest.NewServer(proxy)
-				t.Cleanup(front.Close)
-				return front.URL + "/mcp"
+				return startStackAPIM(t, "proxy", noEnv, apimOptions{namedValues: func(nv map[string]string) {
+					nv["function-host-key"] = "a-stale-key"
+				}}).BaseURL + "/mcp"
 			},
 			failed: "FAIL protected resource metadata", layer: "Functions host", fix: "az functionapp keys list",
 		},
@@ -93,6 +91,27 @@ func TestDoctorNamesBrokenLayer(t *testing.T) {
 				return startStack(t, "proxy", "PUBLIC_BASE_URL=https://mcp.contoso.example").BaseURL + "/mcp"
 			},
 			failed: "FAIL PRM resource is the MCP URL: resource is https://mcp.contoso.example/mcp", layer: "handler configuration", fix: "PUBLIC_BASE_URL",
+		},
+		{
+			name: "the /mcp operations lack their policy",
+			start: func(t *testing.T) string {
+				dir := infraWith(t, func(op map[string]any) bool {
+					if strings.HasSuffix(op["name"].(string), "-mcp") {
+						op["policy"] = ""
+					}
+					return true
+				})
+				return startStackAPIM(t, "proxy", noEnv, apimOptions{infraDir: dir}).BaseURL + "/mcp"
+			},
+			failed: "FAIL API Management's /mcp policy", layer: "API Management", fix: "mcp-proxy.xml",
+		},
+		{
+			name: "the POST /mcp operation is missing",
+			start: func(t *testing.T) string {
+				dir := infraWith(t, func(op map[string]any) bool { return op["name"] != "post-mcp" })
+				return startStackAPIM(t, "proxy", noEnv, apimOptions{infraDir: dir}).BaseURL + "/mcp"
+			},
+			failed: "FAIL 401 challenge on POST /mcp without a token: API Management has no operation for it", layer: "API Management", fix: "azd provision",
 		},
 	}
 	for _, tt := range tests {
@@ -106,13 +125,54 @@ func TestDoctorNamesBrokenLayer(t *testing.T) {
 				t.Fatalf("output lacks %q", tt.failed)
 			}
 			// The layer and fix line follows the failure line.
-			rest := out[i:]
-			lines := strings.SplitN(rest, "\n", 3)
+			lines := strings.SplitN(out[i:], "\n", 3)
 			if len(lines) < 2 || !strings.Contains(lines[1], "layer: "+tt.layer+".") || !strings.Contains(lines[1], tt.fix) {
 				t.Errorf("after %q: %q, want layer %q and a fix mentioning %q", tt.failed, lines[1:], tt.layer, tt.fix)
 			}
 		})
 	}
+}
+
+// infraWith copies ../infra to a temporary folder, keeping only the
+// operations of apim-operations.json for which keep returns true (keep may
+// change them): a deployment with an operation or a policy taken out.
+func infraWith(t *testing.T, keep func(op map[string]any) bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../infra")); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "apim-operations.json")
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops, kept []map[string]any
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		t.Fatal(err)
+	}
+	before := mustJSON(t, ops)
+	for _, op := range ops {
+		if keep(op) {
+			kept = append(kept, op)
+		}
+	}
+	after := mustJSON(t, kept)
+	if bytes.Equal(before, after) {
+		t.Fatal("infraWith changed nothing")
+	}
+	if err := os.WriteFile(file, after, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestDoctorPassesEntraMode: in mode entra the doctor follows PRM to the

@@ -5,36 +5,57 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 )
 
 // policyFiles maps the keys of `var policies` in apim.bicep to the files
-// they load; "" (no operation policy) maps to "".
-func policyFiles(t *testing.T, f *bicepFile, mode string) map[string]string {
+// they load in mode; "" (no operation policy) maps to "". It reads the
+// mapping with the APIM stand-in's own strict reader, so the tests and the
+// stand-in agree on what Bicep deploys.
+func policyFiles(t *testing.T, _ *bicepFile, mode string) map[string]string {
 	t.Helper()
-	load := regexp.MustCompile(`loadTextContent\('\.\./policies/([^']+)'\)`)
+	b, err := apimemu.ReadBicep(filepath.Join(infraRoot, "infra"), mode)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{"": ""}
-	for k, v := range f.Vars["policies"].Props {
-		files := load.FindAllStringSubmatch(v.src(), -1)
-		switch {
-		case len(files) == 1:
-			out[k] = files[0][1]
-		case len(files) == 2 && strings.Contains(v.src(), "authMode == 'proxy'"):
-			// authMode == 'proxy' ? <proxy file> : <entra file>
-			out[k] = files[map[string]int{"proxy": 0, "entra": 1}[mode]][1]
-		default:
-			t.Fatalf("policies.%s = %s: want loadTextContent of one file, or a proxy/entra choice", k, v.src())
-		}
+	for k, v := range b.Policies {
+		out[k] = v
 	}
 	return out
+}
+
+// TestPolicyLoadsInStandIn: every policy file of both modes loads in the
+// APIM stand-in, so every element, attribute and expression in them is
+// one it executes (it refuses anything else), with the named values Bicep
+// defines.
+func TestPolicyLoadsInStandIn(t *testing.T) {
+	nvSetting, defined := namedValueSettings(t)
+	for _, mode := range []config.Mode{config.ModeProxy, config.ModeEntra} {
+		env := infraFakeEnv(mode)
+		nv := map[string]string{}
+		for _, name := range defined {
+			nv[name] = "secret-" + name // the function key
+			if s, ok := nvSetting[name]; ok {
+				nv[name] = env[s]
+			}
+		}
+		if _, err := apimemu.New(apimemu.Config{InfraDir: filepath.Join(infraRoot, "infra"), AuthMode: string(mode), NamedValues: nv,
+			Backends: map[string]string{"function-app": "https://func.example"}}); err != nil {
+			t.Errorf("[%s] %v", mode, err)
+		}
+	}
 }
 
 // --- (b) policy XML -------------------------------------------------------------
@@ -249,8 +270,12 @@ func checkCORS(t *testing.T, file string, c *xmlElement, method string) {
 	}
 }
 
-// TestPolicyRateLimits: /register and /token are limited per client IP, /mcp
-// per token subject.
+// ipLimitedPaths are the unauthenticated endpoints limited per client IP:
+// those that create state, and the browser pages.
+var ipLimitedPaths = []string{"/register", "/token", "/revoke", "/authorize", "/consent", "/callback"}
+
+// TestPolicyRateLimits: the unauthenticated endpoints are limited per client
+// IP and per operation, /mcp per token subject.
 func TestPolicyRateLimits(t *testing.T) {
 	ops, f := apimOperations(t)
 	for _, mode := range []string{"proxy", "entra"} {
@@ -265,14 +290,50 @@ func TestPolicyRateLimits(t *testing.T) {
 				key = limits[0].Attr["counter-key"]
 			}
 			switch {
-			case op.Method == "POST" && (op.URLTemplate == "/register" || op.URLTemplate == "/token"):
-				if !strings.Contains(key, "context.Request.IpAddress") {
-					t.Errorf("POST %s: want rate-limit-by-key on context.Request.IpAddress, got %q", op.URLTemplate, key)
+			case slices.Contains(ipLimitedPaths, op.URLTemplate):
+				// One counter per key value across all scopes
+				// (learn.microsoft.com/azure/api-management/rate-limit-by-key-policy):
+				// the operation id keeps endpoints apart.
+				if !strings.Contains(key, "context.Request.IpAddress") || !strings.Contains(key, "context.Operation.Id") {
+					t.Errorf("%s %s: want rate-limit-by-key on context.Operation.Id and context.Request.IpAddress, got %q", op.Method, op.URLTemplate, key)
 				}
-			case op.URLTemplate == "/mcp" && op.Method != "OPTIONS":
+			case op.URLTemplate == "/mcp":
 				if !strings.Contains(key, `context.Variables["jwt"]`) || !strings.Contains(key, ".Subject") {
 					t.Errorf("[%s] %s /mcp: want rate-limit-by-key on the validated token's subject, got %q", mode, op.Method, key)
 				}
+			}
+			for _, l := range limits {
+				if n, err := strconv.Atoi(l.Attr["renewal-period"]); err != nil || n < 1 || n > 300 {
+					t.Errorf("%s: renewal-period %q must be 1..300 seconds", files[op.Policy], l.Attr["renewal-period"])
+				}
+			}
+		}
+	}
+}
+
+// TestPolicyPreflightByCORS: every path where the handler answers OPTIONS
+// (a browser reads it cross-origin) has no OPTIONS operation, and each of
+// its operations carries a cors policy, which answers the preflight.
+func TestPolicyPreflightByCORS(t *testing.T) {
+	ops, f := apimOperations(t)
+	for _, mode := range []string{"proxy", "entra"} {
+		files := policyFiles(t, f, mode)
+		for _, ep := range endpoints {
+			if !slices.Contains(ep.Methods, http.MethodOptions) {
+				continue
+			}
+			n := 0
+			for _, op := range ops {
+				if op.URLTemplate != ep.Path {
+					continue
+				}
+				n++
+				if files[op.Policy] == "" || len(parsePolicy(t, files[op.Policy]).find("cors")) != 1 {
+					t.Errorf("[%s] %s %s: no cors policy to answer the preflight", mode, op.Method, op.URLTemplate)
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s: no APIM operation at all", ep.Path)
 			}
 		}
 	}

@@ -3,9 +3,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +21,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/funchost"
 )
 
 // The end-to-end tests run the system as it runs for users: the Entra
 // emulator and the handler are separate processes built from this repo,
-// and requests reach the handler through funchost, which routes by the
-// real function.json files and proxies like the Functions host.
+// and requests reach the handler as they do in Azure: through the APIM
+// stand-in, which executes the real operation list and policy files, then
+// funchost, which routes by the real function.json files, checks function
+// keys and proxies like the Functions host.
 
 var (
 	binOnce sync.Once
@@ -102,28 +112,44 @@ func startEmulator(t *testing.T, exe string, redirectURIs ...string) emulatorPro
 }
 
 type stack struct {
-	BaseURL string // what clients use: the funchost URL
+	BaseURL string // what clients use: the APIM stand-in's URL (PUBLIC_BASE_URL)
+	HostURL string // funchost, behind the stand-in; it requires FunctionKey
 	Emu     emulatorProc
 	host    *funchost.Host
+	// FunctionKey is the key funchost enforces and the stand-in injects
+	// through api.xml's {{function-host-key}}.
+	FunctionKey string
 }
 
-// startStack runs emulator + handler (behind funchost) with env on top of
-// the local defaults for the given mode.
+// startStack runs emulator + handler (behind funchost, behind the APIM
+// stand-in) with env on top of the local defaults for the given mode.
 func startStack(t *testing.T, mode string, env ...string) *stack {
 	t.Helper()
 	return startStackWith(t, mode, func(emulatorProc) []string { return env })
 }
 
 // startStackWith is startStack with settings that depend on the running
-// emulator.
+// emulator. The request path is the one in Azure: client → APIM stand-in
+// (the real infra/apim-operations.json and infra/policies/*.xml) →
+// funchost (function keys enforced) → handler.
 func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []string) *stack {
 	t.Helper()
-	return startStackKeys(t, mode, envFor, nil)
+	return startStackAPIM(t, mode, envFor, apimOptions{})
 }
 
-// startStackKeys is startStackWith with funchost requiring one of keys on
-// every authLevel "function" trigger, as the Functions host does in Azure.
-func startStackKeys(t *testing.T, mode string, envFor func(emulatorProc) []string, keys []string) *stack {
+// apimOptions change the APIM stand-in's deployment, to break it on purpose
+// (the doctor's tests).
+type apimOptions struct {
+	// infraDir replaces ../infra: a copy with an operation or a policy
+	// taken out.
+	infraDir string
+	// namedValues adjusts the named values after they are derived from the
+	// app settings, e.g. a stale function-host-key.
+	namedValues func(map[string]string)
+}
+
+// startStackAPIM is startStackWith with the APIM stand-in deployed as o says.
+func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []string, o apimOptions) *stack {
 	t.Helper()
 	handlerExe, emuExe := binaries(t)
 	addr := freeAddr(t)
@@ -143,13 +169,13 @@ func startStackKeys(t *testing.T, mode string, envFor func(emulatorProc) []strin
 		"UPSTREAM_CA_FILE=" + emu.CAFile,
 		"LOG_LEVEL=debug",
 	}, env...)
+	key := randomKey(t)
 	var logs syncBuffer
 	h, err := funchost.Start(context.Background(), funchost.Options{
 		AppDir:     "..",
 		Executable: handlerExe,
 		Env:        vars,
-		ListenAddr: addr,
-		Keys:       keys,
+		Keys:       []string{key},
 		Stdout:     &logs,
 		Stderr:     &logs,
 	})
@@ -162,7 +188,81 @@ func startStackKeys(t *testing.T, mode string, envFor func(emulatorProc) []strin
 			t.Logf("handler output:\n%s", logs.String())
 		}
 	})
-	return &stack{BaseURL: base, Emu: emu, host: h}
+	nv := apimNamedValues(vars, key)
+	if o.namedValues != nil {
+		o.namedValues(nv)
+	}
+	if o.infraDir == "" {
+		o.infraDir = "../infra"
+	}
+	startAPIM(t, addr, mode, o.infraDir, nv, h.URL(), emu.CAFile, &logs)
+	return &stack{BaseURL: base, HostURL: h.URL(), Emu: emu, host: h, FunctionKey: key}
+}
+
+// apimNamedValues gives each named value the policies use the value of the
+// app setting Bicep sets from the same parameter (TestStackNamedValues
+// holds this table to apim.bicep and functionapp.bicep), with the
+// handler's defaults where the stack leaves a setting unset.
+func apimNamedValues(vars []string, functionKey string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	or := func(k, def string) string {
+		if v := env[k]; v != "" {
+			return v
+		}
+		return def
+	}
+	return map[string]string{
+		"public-base-url":      env["PUBLIC_BASE_URL"],
+		"mcp-scope":            or("MCP_SCOPE", "mcp:tools"),
+		"entra-tenant-id":      env["ENTRA_TENANT_ID"],
+		"entra-client-id":      env["ENTRA_CLIENT_ID"],
+		"entra-app-id-uri":     or("ENTRA_APP_ID_URI", "api://"+env["ENTRA_CLIENT_ID"]),
+		"entra-api-scope":      or("ENTRA_API_SCOPE", "user_impersonation"),
+		"entra-authority-host": env["ENTRA_AUTHORITY_HOST"],
+		"function-host-key":    functionKey,
+	}
+}
+
+// startAPIM serves the APIM stand-in on addr in front of backend. It
+// fetches openid-config documents trusting the emulator's certificate.
+func startAPIM(t *testing.T, addr, mode, infraDir string, namedValues map[string]string, backend, caFile string, logs io.Writer) {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	g, err := apimemu.New(apimemu.Config{
+		InfraDir:    infraDir,
+		AuthMode:    mode,
+		NamedValues: namedValues,
+		Backends:    map[string]string{"function-app": backend},
+		FetchClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed on Close
+	t.Cleanup(func() { srv.Close(); g.Close() })
+}
+
+func randomKey(t *testing.T) string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 type syncBuffer struct {

@@ -6,14 +6,18 @@
 #   scripts/dev.sh                    # mode proxy (default): any MCP client can sign in
 #   AUTH_MODE=entra scripts/dev.sh    # clients get tokens from the emulator directly
 #   DEV_VIA_HOST=1 scripts/dev.sh     # route through funchost, the Functions host stand-in
+#   DEV_VIA_APIM=1 scripts/dev.sh     # the path of Azure: APIM stand-in (real policies) -> funchost (function key) -> handler
 #   DEV_SERVICES_ONLY=1 scripts/dev.sh  # only the emulator and Azurite, for `func start` in build/app
 #
-# Ports: DEV_PORT (handler, default 7071), DEV_IDP_PORT (emulator, default 7072).
+# Ports: DEV_PORT (the public URL, default 7071: the handler, funchost or the
+# APIM stand-in), DEV_IDP_PORT (emulator, default 7072), DEV_HOST_PORT
+# (funchost behind the APIM stand-in, default 7073).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 DEV_PORT=${DEV_PORT:-7071}
 DEV_IDP_PORT=${DEV_IDP_PORT:-7072}
+DEV_HOST_PORT=${DEV_HOST_PORT:-7073}
 AUTH_MODE=${AUTH_MODE:-proxy}
 state="$root/.dev"
 mkdir -p "$state"
@@ -21,7 +25,10 @@ mkdir -p "$state"
 echo "building handler and emulator..."
 go build -o "$state/handler" ./handler
 go build -o "$state/entra-emulator" ./handler/cmd/entra-emulator
-[ "${DEV_VIA_HOST:-}" = 1 ] && go build -o "$state/funchost" ./handler/cmd/funchost
+if [ "${DEV_VIA_HOST:-}" = 1 ] || [ "${DEV_VIA_APIM:-}" = 1 ]; then
+  go build -o "$state/funchost" ./handler/cmd/funchost
+fi
+[ "${DEV_VIA_APIM:-}" = 1 ] && go build -o "$state/apim" ./handler/cmd/apim
 
 pids=()
 cleanup() {
@@ -78,20 +85,44 @@ MSG
   wait -n "${pids[@]}"
   exit 0
 fi
-if [ "${DEV_VIA_HOST:-}" = 1 ]; then
+via="the handler alone"
+if [ "${DEV_VIA_APIM:-}" = 1 ]; then
+  # As in Azure: the gateway is the public URL, the Functions host behind it
+  # requires a function key, and api.xml sends it from a named value.
+  mkdir -p "$state/app"
+  bash scripts/build.sh "$state/app" >/dev/null
+  key=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  env "${env_vars[@]}" "$state/funchost" -app-dir "$state/app" -addr "127.0.0.1:$DEV_HOST_PORT" -key "$key" \
+    >"$state/funchost.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q "listening on" "$state/funchost.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q "listening on" "$state/funchost.out" || { echo "funchost did not start:"; cat "$state/funchost.out"; exit 1; }
+  "$state/apim" -infra-dir infra -auth-mode "$AUTH_MODE" -addr "127.0.0.1:$DEV_PORT" \
+    -backend "http://127.0.0.1:$DEV_HOST_PORT" -ca-file "$state/emulator-ca.pem" \
+    -named-value "public-base-url=$base" -named-value "mcp-scope=mcp:tools" \
+    -named-value "entra-tenant-id=11111111-1111-4111-8111-111111111111" \
+    -named-value "entra-client-id=22222222-2222-4222-8222-222222222222" \
+    -named-value "entra-app-id-uri=api://22222222-2222-4222-8222-222222222222" \
+    -named-value "entra-api-scope=user_impersonation" -named-value "entra-authority-host=$idp" \
+    -named-value "function-host-key=$key" >"$state/apim.out" 2>&1 &
+  via="APIM stand-in (infra/policies, log .dev/apim.out) -> funchost on 127.0.0.1:$DEV_HOST_PORT (function key) -> handler"
+elif [ "${DEV_VIA_HOST:-}" = 1 ]; then
   mkdir -p "$state/app"
   bash scripts/build.sh "$state/app" >/dev/null
   env "${env_vars[@]}" "$state/funchost" -app-dir "$state/app" -addr "127.0.0.1:$DEV_PORT" &
+  via="funchost (the Functions host stand-in) -> handler"
 else
   env "${env_vars[@]}" PORT="$DEV_PORT" "$state/handler" &
 fi
 pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$base/healthz" >/dev/null 2>&1 || { echo "the stack did not answer $base/healthz:"; cat "$state"/apim.out 2>/dev/null; exit 1; }
 
 echo
 echo "MCP endpoint: $base/mcp"
 cat <<MSG
   mode:         $AUTH_MODE
+  path:         $via
   sign-in:      Entra emulator at $idp (test users: AdeleV, AlexW, MeganB, NestorW @contoso.example)
   state:        $storage_note
   emulator CA:  $state/emulator-ca.pem

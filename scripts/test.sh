@@ -57,7 +57,7 @@ if [ "$status" -ne 0 ]; then
 fi
 
 step "race detector on the concurrent parts"
-go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... 2>&1 | tail -n 20
+go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... ./handler/internal/apimemu/... 2>&1 | tail -n 20
 
 echo
 echo "tests: $passed passed, $failed failed"

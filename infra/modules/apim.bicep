@@ -105,50 +105,28 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
 }
 
 // Policy files, selected per operation. `mcp` depends on the auth mode.
+// The APIM stand-in reads this mapping too and accepts only these two
+// shapes (one file, or the authMode choice), so keep them.
 var policies = {
   cors: loadTextContent('../policies/cors.xml')
   corsRateLimited: loadTextContent('../policies/cors-ratelimit-ip.xml')
+  rateLimited: loadTextContent('../policies/ratelimit-ip.xml')
   mcp: authMode == 'proxy' ? loadTextContent('../policies/mcp-proxy.xml') : loadTextContent('../policies/mcp-entra.xml')
 }
 
-// One line per (method, path) of handler/routes.go. `policy` names an entry
-// of `policies` above; '' means the API-level policy alone (no CORS: the
-// browser-only pages /authorize, /consent, /callback must not be readable
-// cross-origin, DESIGN §9). OPTIONS operations exist so the operation-level
-// cors policy can answer preflight requests.
-var operations = [
-  { name: 'get-prm', method: 'GET', urlTemplate: '/.well-known/oauth-protected-resource', policy: 'cors' }
-  { name: 'head-prm', method: 'HEAD', urlTemplate: '/.well-known/oauth-protected-resource', policy: 'cors' }
-  { name: 'options-prm', method: 'OPTIONS', urlTemplate: '/.well-known/oauth-protected-resource', policy: 'cors' }
-  { name: 'get-prm-mcp', method: 'GET', urlTemplate: '/.well-known/oauth-protected-resource/mcp', policy: 'cors' }
-  { name: 'head-prm-mcp', method: 'HEAD', urlTemplate: '/.well-known/oauth-protected-resource/mcp', policy: 'cors' }
-  { name: 'options-prm-mcp', method: 'OPTIONS', urlTemplate: '/.well-known/oauth-protected-resource/mcp', policy: 'cors' }
-  { name: 'get-as-metadata', method: 'GET', urlTemplate: '/.well-known/oauth-authorization-server', policy: 'cors' }
-  { name: 'head-as-metadata', method: 'HEAD', urlTemplate: '/.well-known/oauth-authorization-server', policy: 'cors' }
-  { name: 'options-as-metadata', method: 'OPTIONS', urlTemplate: '/.well-known/oauth-authorization-server', policy: 'cors' }
-  { name: 'get-openid-configuration', method: 'GET', urlTemplate: '/.well-known/openid-configuration', policy: 'cors' }
-  { name: 'head-openid-configuration', method: 'HEAD', urlTemplate: '/.well-known/openid-configuration', policy: 'cors' }
-  { name: 'options-openid-configuration', method: 'OPTIONS', urlTemplate: '/.well-known/openid-configuration', policy: 'cors' }
-  { name: 'get-jwks', method: 'GET', urlTemplate: '/.well-known/jwks.json', policy: 'cors' }
-  { name: 'head-jwks', method: 'HEAD', urlTemplate: '/.well-known/jwks.json', policy: 'cors' }
-  { name: 'options-jwks', method: 'OPTIONS', urlTemplate: '/.well-known/jwks.json', policy: 'cors' }
-  { name: 'post-register', method: 'POST', urlTemplate: '/register', policy: 'corsRateLimited' }
-  { name: 'options-register', method: 'OPTIONS', urlTemplate: '/register', policy: 'cors' }
-  { name: 'get-authorize', method: 'GET', urlTemplate: '/authorize', policy: '' }
-  { name: 'get-consent', method: 'GET', urlTemplate: '/consent', policy: '' }
-  { name: 'post-consent', method: 'POST', urlTemplate: '/consent', policy: '' }
-  { name: 'get-callback', method: 'GET', urlTemplate: '/callback', policy: '' }
-  { name: 'post-token', method: 'POST', urlTemplate: '/token', policy: 'corsRateLimited' }
-  { name: 'options-token', method: 'OPTIONS', urlTemplate: '/token', policy: 'cors' }
-  { name: 'post-revoke', method: 'POST', urlTemplate: '/revoke', policy: 'cors' }
-  { name: 'options-revoke', method: 'OPTIONS', urlTemplate: '/revoke', policy: 'cors' }
-  { name: 'get-mcp', method: 'GET', urlTemplate: '/mcp', policy: 'mcp' }
-  { name: 'post-mcp', method: 'POST', urlTemplate: '/mcp', policy: 'mcp' }
-  { name: 'delete-mcp', method: 'DELETE', urlTemplate: '/mcp', policy: 'mcp' }
-  { name: 'options-mcp', method: 'OPTIONS', urlTemplate: '/mcp', policy: 'cors' }
-  { name: 'get-healthz', method: 'GET', urlTemplate: '/healthz', policy: '' }
-  { name: 'head-healthz', method: 'HEAD', urlTemplate: '/healthz', policy: '' }
-]
+// One entry per (method, path) of handler/routes.go, in a JSON file that the
+// APIM stand-in (handler/internal/apimemu) reads too, so what Bicep deploys
+// and what the tests run through are one list. `policy` names an entry of
+// `policies` above; '' means the API-level policy alone. The browser pages
+// (/authorize, /consent, /callback) get a rate limit and no CORS: they must
+// not be readable cross-origin.
+//
+// There are no OPTIONS operations: the operation's cors policy answers CORS
+// preflight requests itself, and "if a request matches an operation with an
+// OPTIONS method defined in the API, preflight request processing logic
+// associated with the cors policy will not be executed"
+// (learn.microsoft.com/azure/api-management/cors-policy).
+var operations = loadJsonContent('../apim-operations.json')
 
 // Policies reference named values and the backend by name; APIM rejects a
 // policy whose {{named value}} or backend-id does not exist yet.
@@ -177,12 +155,18 @@ resource apiOperations 'Microsoft.ApiManagement/service/apis/operations@2024-05-
   }
 }]
 
+// The `if` skips operations without a policy. The value repeats the test:
+// ARM may still evaluate the properties of a skipped copy, and its if()
+// evaluates only the branch taken ("When the condition is False, only the
+// false value is evaluated", learn.microsoft.com/azure/azure-resource-manager/
+// templates/template-functions-logical#if), so policies[''] is never read.
+// The parentheses make tree-sitter-bicep group the subscript correctly.
 resource operationPolicies 'Microsoft.ApiManagement/service/apis/operations/policies@2024-05-01' = [for (op, i) in operations: if (!empty(op.policy)) {
   parent: apiOperations[i]
   name: 'policy'
   properties: {
     format: 'xml'
-    value: policies[op.policy]
+    value: empty(op.policy) ? '' : (policies[op.policy])
   }
   dependsOn: [
     functionHostKey

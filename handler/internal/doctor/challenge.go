@@ -102,7 +102,7 @@ func (d *Doctor) checkPreflight(ctx context.Context) {
 		}
 	}
 	if len(problems) > 0 {
-		layer, fix := LayerAPIM, "the options-mcp operation's policy is infra/policies/cors.xml; deploy it with `azd provision`"
+		layer, fix := LayerAPIM, "API Management answers the preflight with the cors element of the POST /mcp operation's policy (infra/policies/mcp-proxy.xml, mcp-entra.xml in mode entra); deploy it with `azd provision`"
 		if a.from() == fromHandler {
 			layer, fix = LayerHandler, "the handler's CORS headers are in handler/internal/resource/bearer.go"
 		}

@@ -56,7 +56,7 @@ func apimAdvice(a answer, what string) (detail, fix string) {
 			"the operation for the real request (POST " + pathOf(a.URL) + ") is missing or lacks its policy, which holds the cors element (infra/policies/*.xml); run `azd provision`"
 	case a.Status == http.StatusNotFound:
 		return fmt.Sprintf("%s: API Management has no operation for it (404 %q)", what, e.Message),
-			"the API's operations are listed in infra/modules/apim.bicep (one per handler route); run `azd provision` so the deployed API has all of them"
+			"the API's operations are listed in infra/apim-operations.json (one per handler route and method, deployed by infra/modules/apim.bicep); run `azd provision` so the deployed API has all of them"
 	case a.Status == http.StatusUnauthorized && strings.Contains(strings.ToLower(e.Message), "subscription key"):
 		return fmt.Sprintf("%s: API Management requires a subscription key (401 %q)", what, e.Message),
 			"MCP clients cannot send an APIM subscription key: the API must have subscriptionRequired: false (infra/modules/apim.bicep); run `azd provision`, and check no product requiring a subscription was added to the API"

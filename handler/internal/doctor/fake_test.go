@@ -118,8 +118,8 @@ func (f *fakeHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fakeAPIM answers like API Management with our policies: its own JSON
 // errors for missing operations and subscription keys, the /mcp policy's
-// 401 from on-error, the cors policy's preflight, and the function key added
-// on the way in.
+// 401 from on-error, preflights answered by the cors policy of the real
+// request's operation, and the function key added on the way in.
 type fakeAPIM struct {
 	next           http.Handler
 	base           string
@@ -128,10 +128,6 @@ type fakeAPIM struct {
 	noMCPPolicy    bool            // the /mcp operations lack mcp-proxy.xml
 	subscription   bool            // the API requires a subscription key
 	noExposeOnEdge bool            // the on-error 401 lacks Access-Control-Expose-Headers
-	// corsFromOperation: preflights are answered by the cors policy of the
-	// operation for Access-Control-Request-Method (no OPTIONS operations),
-	// so an operation without its policy answers 404 as unmatched.
-	corsFromOperation bool
 }
 
 func (f *fakeAPIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -145,9 +141,14 @@ func (f *fakeAPIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apimErr(404, "Resource not found")
 	case f.subscription:
 		apimErr(401, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
-	case f.corsFromOperation && r.Method == http.MethodOptions && r.URL.Path == "/mcp" && f.noMCPPolicy:
-		apimErr(404, "Resource not found")
 	case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
+		// A preflight is answered by the cors policy of the operation for
+		// the real request; without that operation or its policy it is
+		// unmatched.
+		if f.noOperation[r.Header.Get("Access-Control-Request-Method")+" "+r.URL.Path] || (r.URL.Path == "/mcp" && f.noMCPPolicy) {
+			apimErr(404, "Resource not found")
+			return
+		}
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Access-Control-Allow-Methods", "GET,POST,DELETE,OPTIONS")
 		w.Header().Set("Access-Control-Allow-Headers", "Authorization,Content-Type,Accept,Mcp-Session-Id,MCP-Protocol-Version,Last-Event-ID")
