@@ -77,6 +77,9 @@ func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		e.renderError(w, r, invalidRequest(50034, "The user account %s does not exist in the %s directory. To sign into this application, the account must be added to the directory.", params.Get("user"), e.cfg.TenantID))
 		return
 	}
+	if !e.consentStep(w, r, req, user, params) {
+		return
+	}
 	code := randomToken(48)
 	e.mu.Lock()
 	e.purgeLocked()
@@ -129,7 +132,7 @@ func (e *Emulator) validateAuthorize(p url.Values) (authzRequest, *Error, bool) 
 	if m := p.Get("response_mode"); m != "" && m != "query" {
 		return req, invalidRequest(90014, "The emulator supports response_mode 'query' only; got '%s'.", m), true
 	}
-	sr, err := e.parseScopes(p.Get("scope"))
+	sr, err := e.parseAuthorizeScopes(p.Get("scope"))
 	if err != nil {
 		return req, err, true
 	}
@@ -163,37 +166,38 @@ var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 and will be sent back to <code>{{.RedirectHost}}</code>.</p>
 <form id="signin" method="post" action="{{.Action}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}{{range .Users}}<button type="submit" name="user" value="{{.UPN}}" id="user-{{.OID}}" data-upn="{{.UPN}}">{{.DisplayName}} &lt;{{.UPN}}&gt;{{if .NeedsConsent}} (no admin consent for Graph){{end}}</button>
+{{end}}{{range .Users}}<button type="submit" name="user" value="{{.UPN}}" id="user-{{.OID}}" data-upn="{{.UPN}}">{{.DisplayName}} &lt;{{.UPN}}&gt;{{if .NeedsConsent}} (no consent for Graph){{end}}</button>
 {{end}}</form></body></html>`))
 
 type hiddenField struct{ Name, Value string }
 
-// renderSignIn shows the users to pick from. Every request parameter rides
-// along in a hidden field, so the POST revalidates exactly what was asked.
-func (e *Emulator) renderSignIn(w http.ResponseWriter, r *http.Request, req authzRequest, params url.Values) {
-	var hidden []hiddenField
+// hiddenFields carries every request parameter but the skipped ones into
+// the next form, so each POST revalidates exactly what was asked.
+func hiddenFields(params url.Values, skip string) []hiddenField {
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var hidden []hiddenField
 	for _, k := range keys {
-		if k == "user" {
-			continue
+		if k != skip {
+			hidden = append(hidden, hiddenField{k, params.Get(k)})
 		}
-		hidden = append(hidden, hiddenField{k, params.Get(k)})
 	}
+	return hidden
+}
+
+// renderSignIn shows the users to pick from.
+func (e *Emulator) renderSignIn(w http.ResponseWriter, r *http.Request, req authzRequest, params url.Values) {
+	hidden := hiddenFields(params, "user")
 	redirectHost := req.redirectURI
 	if u, err := url.Parse(req.redirectURI); err == nil {
 		redirectHost = u.Host
 	}
-	name := req.client.Name
-	if name == "" {
-		name = req.client.ID
-	}
 	setPageHeaders(w)
 	_ = signInPage.Execute(w, map[string]any{
-		"Tenant": e.cfg.TenantID, "ClientName": name, "RedirectHost": redirectHost,
+		"Tenant": e.cfg.TenantID, "ClientName": clientName(req.client), "RedirectHost": redirectHost,
 		"Action": r.URL.Path, "Hidden": hidden, "Users": e.cfg.Users,
 	})
 }

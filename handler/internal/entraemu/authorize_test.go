@@ -36,7 +36,6 @@ func TestAuthorizeErrors(t *testing.T) {
 		{name: "confidential app needs exact port", change: url.Values{"client_id": {DevAppClientID}, "redirect_uri": {"http://127.0.0.1:7000/callback"}}, page: "AADSTS50011"},
 		{name: "response_type token", change: url.Values{"response_type": {"token"}}, error: "unsupported_response_type", aadsts: "AADSTS700054"},
 		{name: "missing scope", change: url.Values{"scope": {""}}, error: "invalid_request", aadsts: "AADSTS900144"},
-		{name: "two resources", change: url.Values{"scope": {apiScope + " https://graph.microsoft.com/User.Read"}}, error: "invalid_request", aadsts: "AADSTS28000"},
 		{name: "unknown resource", change: url.Values{"scope": {"api://other/x"}}, error: "invalid_resource", aadsts: "AADSTS500011"},
 		{name: "unknown app scope", change: url.Values{"scope": {"api://" + DevAppClientID + "/nope"}}, error: "invalid_client", aadsts: "AADSTS650053"},
 		{name: "RFC 8707 resource", change: url.Values{"resource": {"https://mcp.example/mcp"}}, error: "invalid_target", aadsts: "AADSTS9010010"},

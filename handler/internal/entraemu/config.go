@@ -63,8 +63,10 @@ type Client struct {
 	// FederatedSubjects are the subjects of federated identity credentials
 	// (issuer = the tenant v2 issuer, audience = FederatedAudience).
 	FederatedSubjects []string
-	// GraphScopes are the delegated Microsoft Graph permissions consented
-	// for this app; ".default" resolves to them in On-Behalf-Of.
+	// GraphScopes are the delegated Microsoft Graph permissions an
+	// administrator consented to for every user of the tenant (an
+	// oauth2PermissionGrant with consentType AllPrincipals). Users add their
+	// own consent on top (User.Consented, the consent prompt).
 	GraphScopes []string
 }
 
@@ -82,8 +84,30 @@ type User struct {
 	BusinessPhones    []string
 	MobilePhone       string
 	PreferredLanguage string
-	// NeedsConsent makes On-Behalf-Of for this user fail with AADSTS65001.
+	// Consented are the delegated Graph permissions this user has granted
+	// the API app themselves (consentType Principal), on top of the
+	// tenant-wide Client.GraphScopes. The consent prompt adds to them.
+	Consented []string
+	// NeedsConsent stands for a user no consent reaches: On-Behalf-Of for
+	// any Graph permission fails with AADSTS65001 (consent_required), and
+	// the consent prompt tells him an administrator must approve
+	// (AADSTS90094) instead of offering Accept.
 	NeedsConsent bool
+	// Messages are the user's mailbox, newest first or not: Graph
+	// /v1.0/me/messages sorts them.
+	Messages []Message
+}
+
+// Message is a mail message in a test user's mailbox, with the properties
+// Graph's message resource has that the emulator serves.
+type Message struct {
+	ID          string
+	Subject     string
+	FromName    string
+	FromAddress string
+	BodyPreview string
+	IsRead      bool
+	Received    time.Time
 }
 
 // Config configures an Emulator. Start from DefaultConfig.
@@ -144,25 +168,28 @@ func DefaultConfig() Config {
 }
 
 // DefaultUsers returns the test users. Their oids are fixed so tests and
-// stored state survive restarts.
+// stored state survive restarts. Every user has consented to User.Read
+// through the tenant-wide admin consent (Client.GraphScopes) except Nestor,
+// whom no consent reaches; Adele has also consented to Mail.Read herself,
+// the others have not.
 func DefaultUsers() []User {
 	return []User{
 		{OID: "a0a0a0a0-0000-4000-8000-000000000001", UPN: "AdeleV@contoso.example", DisplayName: "Adele Vance",
 			GivenName: "Adele", Surname: "Vance", Mail: "AdeleV@contoso.example", JobTitle: "Retail Manager",
 			Department: "Retail", OfficeLocation: "18/2111", BusinessPhones: []string{"+1 425 555 0109"},
-			PreferredLanguage: "en-US"},
+			PreferredLanguage: "en-US", Consented: []string{"Mail.Read"}, Messages: mailbox("AdeleV")},
 		{OID: "a0a0a0a0-0000-4000-8000-000000000002", UPN: "AlexW@contoso.example", DisplayName: "Alex Wilber",
 			GivenName: "Alex", Surname: "Wilber", Mail: "AlexW@contoso.example", JobTitle: "Marketing Assistant",
 			Department: "Marketing", OfficeLocation: "131/1104", BusinessPhones: []string{"+1 858 555 0110"},
-			PreferredLanguage: "en-US"},
+			PreferredLanguage: "en-US", Messages: mailbox("AlexW")},
 		{OID: "a0a0a0a0-0000-4000-8000-000000000003", UPN: "MeganB@contoso.example", DisplayName: "Megan Bowen",
 			GivenName: "Megan", Surname: "Bowen", Mail: "MeganB@contoso.example", JobTitle: "Marketing Manager",
 			Department: "Marketing", OfficeLocation: "12/1110", BusinessPhones: []string{"+1 412 555 0109"},
-			MobilePhone: "+1 412 555 0199", PreferredLanguage: "en-US"},
+			MobilePhone: "+1 412 555 0199", PreferredLanguage: "en-US", Messages: mailbox("MeganB")},
 		{OID: "a0a0a0a0-0000-4000-8000-000000000004", UPN: "NestorW@contoso.example", DisplayName: "Nestor Wilke",
 			GivenName: "Nestor", Surname: "Wilke", Mail: "NestorW@contoso.example", JobTitle: "Director",
 			Department: "Operations", OfficeLocation: "36/2121", BusinessPhones: []string{"+1 206 555 0105"},
-			PreferredLanguage: "en-US", NeedsConsent: true},
+			PreferredLanguage: "en-US", NeedsConsent: true, Messages: mailbox("NestorW")},
 	}
 }
 

@@ -27,6 +27,9 @@ type Emulator struct {
 	prevKey *signingKey
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
+	// consents are the Graph permissions users accepted on the consent
+	// prompt, by consentKey(client, oid).
+	consents map[string][]string
 }
 
 // New builds an emulator: it generates the TLS certificate and the first
@@ -44,14 +47,15 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		cert:    cert,
-		certPEM: certPEM,
-		base:    cfg.BaseURL,
-		curKey:  key,
-		codes:   map[string]*codeGrant{},
-		refresh: map[string]*refreshGrant{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		cert:     cert,
+		certPEM:  certPEM,
+		base:     cfg.BaseURL,
+		curKey:   key,
+		codes:    map[string]*codeGrant{},
+		refresh:  map[string]*refreshGrant{},
+		consents: map[string][]string{},
 	}
 	e.mux = e.routes()
 	return e, nil
@@ -67,6 +71,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/authorize", e.tenant(e.handleAuthorize))
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", e.tenant(e.handleToken))
 	mux.HandleFunc("GET /v1.0/me", e.handleMe)
+	mux.HandleFunc("GET /v1.0/me/messages", e.handleMessages)
 	mux.HandleFunc("GET /oidc/userinfo", e.handleUserInfo)
 	mux.HandleFunc("GET /msi/token", e.handleManagedIdentity)
 	mux.HandleFunc("POST /_emulator/rotate-keys", e.handleRotateKeys)

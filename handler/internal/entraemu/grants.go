@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -139,22 +138,19 @@ func (e *Emulator) grantOnBehalfOf(r *http.Request, c authedClient, p url.Values
 	return e.issueTokens(r, c, user, sr, "")
 }
 
-// graphConsent resolves Graph scopes against the permissions consented for
-// the app and answers Entra's consent-required error when the user (or an
-// admin) has not consented.
+// graphConsent resolves Graph scopes against the permissions user u has
+// consented to for client c (".default" means all of them) and answers
+// Entra's consent-required error when one is missing: On-Behalf-Of and
+// refresh cannot prompt.
 func (e *Emulator) graphConsent(c *Client, u User, sr *scopeRequest) *Error {
-	if sr.isDefault {
-		sr.names = append([]string(nil), c.GraphScopes...)
+	if c.Public {
+		return nil
 	}
-	missing := slices.ContainsFunc(sr.names, func(s string) bool {
-		return !slices.ContainsFunc(c.GraphScopes, func(g string) bool { return strings.EqualFold(g, s) })
-	})
-	if !c.Public && (u.NeedsConsent || missing) {
-		name := c.Name
-		if name == "" {
-			name = c.ID
-		}
-		err := invalidGrant(65001, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", c.ID, name)
+	if sr.isDefault {
+		sr.names = e.consented(c, u)
+	}
+	if len(sr.names) == 0 || len(e.missingConsent(c, u, sr.names)) > 0 {
+		err := invalidGrant(65001, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", c.ID, clientName(c))
 		err.Suberror = "consent_required"
 		return err
 	}

@@ -30,15 +30,33 @@ type scopeRequest struct {
 	// missing from the answer as declined and fails.
 	written []string
 	prefix  string
+	// graph are the Graph permissions the request names, for whichever
+	// resource the token is: what the consent prompt asks for.
+	graph []string
 }
 
 func (s scopeRequest) has(oidc string) bool { return slices.Contains(s.oidc, oidc) }
 
-// parseScopes resolves a space-separated v2 scope list the way Entra does:
-// "<app id URI or app id>/<name>" names the API app, Graph scopes may be
-// written bare ("User.Read") or qualified, "/.default" means every scope the
-// app was granted, and two resources in one request are refused (AADSTS28000).
+// parseScopes resolves a space-separated v2 scope list the way Entra's
+// token endpoint does: "<app id URI or app id>/<name>" names the API app,
+// Graph scopes may be written bare ("User.Read") or qualified, "/.default"
+// means every scope the app was granted, and two resources in one request
+// are refused (AADSTS28000).
 func (e *Emulator) parseScopes(raw string) (scopeRequest, *Error) {
+	return e.parseScopeList(raw, false)
+}
+
+// parseAuthorizeScopes resolves the scope parameter of the authorization
+// endpoint, which "can cover multiple resources, allowing your app to get
+// consent for multiple web APIs you want to call"; the code then yields a
+// token for the resource of the first scope
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+// Scopes of other resources are only asked for consent (sr.graph).
+func (e *Emulator) parseAuthorizeScopes(raw string) (scopeRequest, *Error) {
+	return e.parseScopeList(raw, true)
+}
+
+func (e *Emulator) parseScopeList(raw string, consentOthers bool) (scopeRequest, *Error) {
 	var sr scopeRequest
 	fields := strings.Fields(raw)
 	if len(fields) == 0 {
@@ -55,7 +73,13 @@ func (e *Emulator) parseScopes(raw string) (scopeRequest, *Error) {
 		if err != nil {
 			return sr, err
 		}
+		if res == resourceGraph && name != ".default" && !slices.ContainsFunc(sr.graph, func(g string) bool { return strings.EqualFold(g, name) }) {
+			sr.graph = append(sr.graph, name)
+		}
 		if sr.resource != resourceNone && sr.resource != res {
+			if consentOthers {
+				continue
+			}
 			return sr, invalidRequest(28000, "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", raw)
 		}
 		sr.resource = res

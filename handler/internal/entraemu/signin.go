@@ -10,65 +10,102 @@ import (
 	"golang.org/x/net/html"
 )
 
+// Consent says what SignInWith does when the emulator shows its consent
+// prompt ("Permissions requested").
+type Consent int
+
+const (
+	// ConsentUnexpected makes a consent prompt an error.
+	ConsentUnexpected Consent = iota
+	// ConsentAccept clicks Accept.
+	ConsentAccept
+	// ConsentCancel clicks Cancel.
+	ConsentCancel
+)
+
 // SignIn does what a person does in a browser: it loads authorizeURL, picks
 // the user with the given UPN on the sign-in page and submits the form. It
 // returns the Location of the final redirect: the client's redirect URI
 // with code and state, or with error parameters if the emulator redirected
-// an error. An error page or a network failure is returned as an error.
+// an error. An error page, a consent prompt or a network failure is
+// returned as an error.
 //
 // client must trust the emulator; its redirect policy is not used (SignIn
 // never follows redirects, since the redirect URI usually has no server).
 func SignIn(client *http.Client, authorizeURL, upn string) (string, error) {
+	return SignInWith(client, authorizeURL, upn, ConsentUnexpected)
+}
+
+// SignInWith is SignIn that answers the consent prompt as consent says.
+func SignInWith(client *http.Client, authorizeURL, upn string, consent Consent) (string, error) {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Get(authorizeURL)
 	if err != nil {
 		return "", err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-	resp.Body.Close()
+	status, body, loc, err := readPage(resp)
+	if err != nil || status == http.StatusFound {
+		return loc, err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("authorize answered %d: %s", status, pageText(body))
+	}
+	form, err := parseForm(body, "user", upn)
 	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode == http.StatusFound {
-		return resp.Header.Get("Location"), nil
+	for step := 0; ; step++ {
+		action, err := resp.Request.URL.Parse(form.action)
+		if err != nil {
+			return "", err
+		}
+		if resp, err = c.PostForm(action.String(), form.values); err != nil {
+			return "", err
+		}
+		status, body, loc, err = readPage(resp)
+		switch {
+		case err != nil || status == http.StatusFound:
+			return loc, err
+		case status != http.StatusOK || step > 0:
+			return "", fmt.Errorf("sign-in answered %d: %s", status, pageText(body))
+		}
+		var choice string
+		switch consent {
+		case ConsentAccept:
+			choice = "accept"
+		case ConsentCancel:
+			choice = "cancel"
+		default:
+			return "", fmt.Errorf("unexpected consent prompt for %s: %s", upn, pageText(body))
+		}
+		if form, err = parseForm(body, "consent", choice); err != nil {
+			return "", err
+		}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("authorize answered %s: %s", resp.Status, pageText(body))
-	}
-	form, err := parseSignInForm(body, upn)
-	if err != nil {
-		return "", err
-	}
-	action, err := resp.Request.URL.Parse(form.action)
-	if err != nil {
-		return "", err
-	}
-	resp, err = c.PostForm(action.String(), form.values)
-	if err != nil {
-		return "", err
-	}
-	body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("sign-in answered %s: %s", resp.Status, pageText(body))
-	}
-	return resp.Header.Get("Location"), nil
 }
 
-type signInForm struct {
+// readPage reads a response: the status, the body and, for a redirect, its
+// Location.
+func readPage(resp *http.Response) (int, []byte, string, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	resp.Body.Close()
+	return resp.StatusCode, body, resp.Header.Get("Location"), err
+}
+
+type pageForm struct {
 	action string
 	values url.Values
 }
 
-// parseSignInForm reads the form's action and hidden fields and adds the
-// value of the button for upn, as a browser submits the clicked button.
-func parseSignInForm(page []byte, upn string) (signInForm, error) {
+// parseForm reads the form's action and hidden fields and adds the button
+// named name with the given value, as a browser submits the clicked button.
+func parseForm(page []byte, name, value string) (pageForm, error) {
 	doc, err := html.Parse(strings.NewReader(string(page)))
 	if err != nil {
-		return signInForm{}, err
+		return pageForm{}, err
 	}
-	f := signInForm{values: url.Values{}}
+	f := pageForm{values: url.Values{}}
 	found := false
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
@@ -79,8 +116,8 @@ func parseSignInForm(page []byte, upn string) (signInForm, error) {
 				f.action = a["action"]
 			case n.Data == "input" && a["type"] == "hidden":
 				f.values.Add(a["name"], a["value"])
-			case n.Data == "button" && a["name"] == "user" && strings.EqualFold(a["value"], upn):
-				f.values.Set("user", a["value"])
+			case n.Data == "button" && a["name"] == name && strings.EqualFold(a["value"], value):
+				f.values.Set(name, a["value"])
 				found = true
 			}
 		}
@@ -90,7 +127,7 @@ func parseSignInForm(page []byte, upn string) (signInForm, error) {
 	}
 	walk(doc)
 	if !found {
-		return f, fmt.Errorf("sign-in page lists no user %q", upn)
+		return f, fmt.Errorf("the page has no %s button %q: %s", name, value, pageText(page))
 	}
 	return f, nil
 }

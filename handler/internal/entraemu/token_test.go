@@ -175,7 +175,9 @@ func TestOnBehalfOfAssertionChecks(t *testing.T) {
 		t.Fatalf("good assertion: %d %v", status, body)
 	}
 	gc, err := e.parseToken(body["access_token"].(string), e.Issuer())
-	if err != nil || gc["aud"] != GraphResource || gc["scp"] != "User.Read" || gc["oid"] != u.OID {
+	// .default is every permission Adele consented to: User.Read (admin,
+	// tenant-wide) and Mail.Read (her own).
+	if err != nil || gc["aud"] != GraphResource || gc["scp"] != "User.Read Mail.Read" || gc["oid"] != u.OID {
 		t.Fatalf("graph token %v %v", gc, err)
 	}
 }
