@@ -8,7 +8,9 @@
 //   - OpenID Connect Discovery 1.0 at /{tenant}/v2.0/.well-known/openid-configuration
 //     and a JWKS (RFC 7517) at /{tenant}/discovery/v2.0/keys;
 //   - the authorization endpoint (RFC 6749 §4.1, PKCE per RFC 7636, S256 only)
-//     with an HTML sign-in page listing the test users;
+//     with an HTML sign-in page listing the test users, and Entra's consent
+//     prompt for delegated Graph permissions a user has not consented to
+//     (consent is kept per app and user, see consent.go);
 //   - the token endpoint: authorization_code, refresh_token, and On-Behalf-Of
 //     (RFC 7523 jwt-bearer with requested_token_use=on_behalf_of), with client
 //     authentication by secret (RFC 6749 §2.3.1) or by a JWT client assertion
@@ -16,7 +18,8 @@
 //     identity token for api://AzureADTokenExchange issued by the emulator;
 //   - the App Service managed identity endpoint (/msi/token) that issues those
 //     assertions, as azidentity's ManagedIdentityCredential calls it;
-//   - Microsoft Graph GET /v1.0/me for tokens from the OBO flow.
+//   - Microsoft Graph GET /v1.0/me and GET /v1.0/me/messages (fixture
+//     mailboxes) for tokens from the OBO flow.
 //
 // Errors are Entra-shaped (AADSTS codes, error_codes, trace and correlation
 // ids) so that code written against the emulator handles real Entra answers.

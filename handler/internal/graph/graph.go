@@ -1,5 +1,6 @@
 // Package graph calls Microsoft Graph v1.0 with a delegated token obtained
-// through On-Behalf-Of. Only what the tools need: /me.
+// through On-Behalf-Of. Only what the tools need: the signed-in user's
+// profile (/me) and their newest messages (/me/messages).
 package graph
 
 import (
@@ -9,6 +10,10 @@ import (
 	"io"
 	"net/http"
 )
+
+// Resource is Microsoft Graph's resource (App ID URI); its delegated
+// permissions are written Resource + "/" + name, e.g. Resource+"/Mail.Read".
+const Resource = "https://graph.microsoft.com"
 
 // Profile is the subset of the Graph user resource the whoami tool shows.
 type Profile struct {
@@ -39,19 +44,33 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("graph: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
+// UserMessage says what failed without Graph's message, which may carry
+// request detail that does not belong in a model's context.
+func (e *Error) UserMessage() string {
+	return fmt.Sprintf("Microsoft Graph answered %d %s.", e.Status, e.Code)
+}
+
 const meSelect = "id,displayName,mail,userPrincipalName,jobTitle,department,officeLocation"
 
-// Me returns the signed-in user's profile.
+// Me returns the signed-in user's profile (GET /me; delegated User.Read).
 func (c *Client) Me(ctx context.Context, token string) (Profile, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1.0/me?$select="+meSelect, nil)
+	var p Profile
+	err := c.get(ctx, token, "/v1.0/me?$select="+meSelect, &p)
+	return p, err
+}
+
+// get calls GET path with token and decodes the JSON answer into out; a
+// non-200 answer becomes *Error. Bodies are read up to 1 MiB.
+func (c *Client) get(ctx context.Context, token, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 	if err != nil {
-		return Profile{}, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
-		return Profile{}, fmt.Errorf("graph: %w", err)
+		return fmt.Errorf("graph: %w", err)
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, 1<<20)
@@ -63,11 +82,10 @@ func (c *Client) Me(ctx context.Context, token string) (Profile, error) {
 			} `json:"error"`
 		}
 		_ = json.NewDecoder(body).Decode(&e)
-		return Profile{}, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
-	var p Profile
-	if err := json.NewDecoder(body).Decode(&p); err != nil {
-		return Profile{}, fmt.Errorf("graph: decode /me: %w", err)
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		return fmt.Errorf("graph: decode %s: %w", req.URL.Path, err)
 	}
-	return p, nil
+	return nil
 }
