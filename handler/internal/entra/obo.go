@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,14 +20,28 @@ import (
 
 // ErrConsentRequired means Entra refused On-Behalf-Of because the user or
 // an administrator has not consented to the downstream permission
-// (AADSTS65001, suberror consent_required). URL is where to grant it.
+// (AADSTS65001, suberror consent_required). URL is the admin-consent URL
+// for Scopes.
 type ErrConsentRequired struct {
 	URL    string
-	Detail string
+	Scopes []string
+	Detail string // the AADSTS code, for the log
 }
 
 func (e *ErrConsentRequired) Error() string {
-	return "consent required for the downstream API; grant it at " + e.URL
+	return "consent required for " + strings.Join(e.Scopes, " ") + "; an administrator can grant it at " + e.URL
+}
+
+// ErrInteractionRequired means Entra refused On-Behalf-Of until the user
+// signs in again interactively: error interaction_required, typically a
+// Conditional Access policy asking for multi-factor authentication on the
+// downstream API (AADSTS50076, AADSTS50079). On-Behalf-Of cannot prompt.
+type ErrInteractionRequired struct {
+	Detail string
+}
+
+func (e *ErrInteractionRequired) Error() string {
+	return "interaction required by Entra ID (" + e.Detail + "): the user must sign in again"
 }
 
 // OBO exchanges a user assertion for a downstream token with the
@@ -145,16 +160,41 @@ func (o *OBO) evict(now time.Time) {
 	}
 }
 
-// classify turns Entra's consent answers into ErrConsentRequired. azidentity
-// puts Entra's JSON error body into the error text, which is the only
-// stable place to read error_codes and suberror from.
+// classify turns Entra's consent and interaction answers into
+// ErrConsentRequired and ErrInteractionRequired. azidentity puts Entra's
+// JSON error body into the error text, which is the only stable place to
+// read error, error_codes and suberror from.
 func (o *OBO) classify(err error, scopes []string) error {
-	msg := err.Error()
 	var afe *azidentity.AuthenticationFailedError
-	if errors.As(err, &afe) && (strings.Contains(msg, "AADSTS65001") || strings.Contains(msg, "consent_required")) {
-		return &ErrConsentRequired{URL: o.ConsentURL(scopes), Detail: "AADSTS65001"}
+	if !errors.As(err, &afe) {
+		return fmt.Errorf("on-behalf-of: %w", err)
+	}
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "AADSTS65001") || consentSuberror.MatchString(msg):
+		return &ErrConsentRequired{URL: o.ConsentURL(scopes), Scopes: scopes, Detail: "AADSTS65001"}
+	case interactionError.MatchString(msg):
+		return &ErrInteractionRequired{Detail: aadstsCode(msg)}
 	}
 	return fmt.Errorf("on-behalf-of: %w", err)
+}
+
+// azidentity indents the JSON body it quotes.
+var (
+	consentSuberror  = regexp.MustCompile(`"suberror":\s*"consent_required"`)
+	interactionError = regexp.MustCompile(`"error":\s*"interaction_required"`)
+)
+
+// aadstsCode returns the first AADSTS code in msg, e.g. "AADSTS50079".
+func aadstsCode(msg string) string {
+	i := strings.Index(msg, "AADSTS")
+	if i < 0 {
+		return "interaction_required"
+	}
+	j := i + len("AADSTS")
+	for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+		j++
+	}
+	return msg[i:j]
 }
 
 // ConsentURL is the v2 admin-consent URL for the downstream scopes: Entra
