@@ -17,10 +17,12 @@ import (
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
 // Benchmarks for DESIGN §12. Reproduce with
@@ -110,8 +112,13 @@ func BenchmarkToolsCall(b *testing.B) {
 		// injected instead of authenticated: the difference to
 		// "authenticated" is what authentication costs.
 		ti := &resource.TokenInfo{Subject: "a0a0a0a0-0000-4000-8000-000000000001", Name: "Adele Vance", Scopes: []string{"mcp:tools"}}
-		s := mcpgo.NewStreamableHTTPServer(mcpserver.New(mcpserver.Options{Name: "bench", Version: "1", Logger: slog.New(slog.DiscardHandler)}),
-			mcpgo.WithStateLess(true))
+		mcpSrv, _, err := mcpserver.New(mcpserver.Options{Name: "bench", Version: "1", Tools: tools.Options{
+			BaseScope: "mcp:tools", Scopes: []config.ToolScope{{Name: "mcp:tools"}, {Name: "mail.read"}}, Logger: slog.New(slog.DiscardHandler),
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := mcpgo.NewStreamableHTTPServer(mcpSrv, mcpgo.WithStateLess(true))
 		mux := http.NewServeMux()
 		mux.Handle("POST /mcp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.ServeHTTP(w, r.WithContext(resource.WithTokenInfo(r.Context(), ti)))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -104,26 +103,11 @@ func openStore(cfg config.Config, logger *slog.Logger) (store.Store, error) {
 	}
 }
 
-// proxyProfiles serves whoami in mode proxy: the client's token is ours and
-// never leaves this server; the grant's stored Entra token is the
-// On-Behalf-Of assertion.
-type proxyProfiles struct {
-	oauth  *oauth.Handler
-	obo    *entra.OBO
-	graph  *graph.Client
-	scopes []string
-}
-
-func (p *proxyProfiles) Me(ctx context.Context, caller *resource.TokenInfo) (graph.Profile, error) {
-	assertion, exp, err := p.oauth.UserAssertion(ctx, caller.GrantID)
-	if err != nil {
-		return graph.Profile{}, err
-	}
-	token, err := p.obo.Token(ctx, assertion, exp, p.scopes)
-	if err != nil {
-		return graph.Profile{}, err
-	}
-	return p.graph.Me(ctx, token)
+// userAssertion is the On-Behalf-Of assertion in mode proxy: the client's
+// token is ours and never leaves this server; the grant's stored Entra
+// token (refreshed when expired) stands for the user.
+func (pm *proxyMode) userAssertion(ctx context.Context, caller *resource.TokenInfo) (string, time.Time, error) {
+	return pm.oauth.UserAssertion(ctx, caller.GrantID)
 }
 
 // purgeEvery runs the store's expiry purge in the background (Table

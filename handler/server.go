@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
@@ -16,6 +15,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -60,7 +60,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	graphClient := &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: httpClient}
 
 	var verify resource.Verifier
-	var profiles mcpserver.Profiles
+	var assertion tools.AssertionFunc
 	var authServers []string
 	var extra handlers
 	switch cfg.Mode {
@@ -74,7 +74,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		}
 		s.closers = append(s.closers, v.Close)
 		verify = v.Verify
-		profiles = &entraProfiles{obo: obo, graph: graphClient, scopes: cfg.GraphScopes}
+		assertion = tools.BearerAssertion
 		authServers = []string{v.Issuer()}
 	default:
 		idTokens := &entra.Verifier{
@@ -91,16 +91,26 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		s.proxy = pm
 		extra = pm.handlers
 		verify = pm.oauth.VerifyAccessToken
-		profiles = &proxyProfiles{oauth: pm.oauth, obo: obo, graph: graphClient, scopes: cfg.GraphScopes}
+		assertion = pm.userAssertion
 		authServers = []string{cfg.PublicBaseURL}
 		ctx, cancel := context.WithCancel(context.Background())
 		s.closers = append(s.closers, cancel)
 		go purgeEvery(ctx, pm.oauth.Store, 10*time.Minute, logger)
 	}
 
-	mcpSrv := mcpserver.New(mcpserver.Options{
-		Name: "entra-mcp-functions", Version: version, Profiles: profiles, Logger: logger,
+	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
+		Name: "entra-mcp-functions", Version: version, Graph: graphClient,
+		Tools: tools.Options{
+			BaseScope:  cfg.MCPScope,
+			Scopes:     cfg.ToolScopes,
+			Upstream:   tools.OBO{Exchange: obo, Assertion: assertion},
+			HTTPClient: httpClient,
+			Logger:     logger,
+		},
 	})
+	if err != nil {
+		return nil, err
+	}
 	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
 		// Stateless: any instance serves any request (Flex Consumption scales
 		// out; MCP 2026-07-28 drops sessions altogether).
@@ -185,23 +195,4 @@ func healthz(cfg config.Config) func(http.ResponseWriter, *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
 	}
-}
-
-// entraProfiles serves whoami in mode entra: the bearer token is itself an
-// Entra token for our app, so it is the On-Behalf-Of user assertion.
-type entraProfiles struct {
-	obo    *entra.OBO
-	graph  *graph.Client
-	scopes []string
-}
-
-func (p *entraProfiles) Me(ctx context.Context, caller *resource.TokenInfo) (graph.Profile, error) {
-	if caller.Assertion == "" {
-		return graph.Profile{}, fmt.Errorf("no user assertion for %s", strings.TrimSpace(caller.Subject))
-	}
-	token, err := p.obo.Token(ctx, caller.Assertion, caller.Expiry, p.scopes)
-	if err != nil {
-		return graph.Profile{}, err
-	}
-	return p.graph.Me(ctx, token)
 }

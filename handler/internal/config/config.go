@@ -37,7 +37,7 @@ const (
 	EnvClientSecret       = "ENTRA_CLIENT_SECRET"
 	EnvManagedIdentityID  = "MANAGED_IDENTITY_CLIENT_ID"
 	EnvGraphBaseURL       = "GRAPH_BASE_URL"
-	EnvGraphScopes        = "GRAPH_SCOPES"
+	EnvToolScopes         = "TOOL_SCOPES"
 	EnvUpstreamCAFile     = "UPSTREAM_CA_FILE"
 	EnvTableEndpoint      = "STORAGE_TABLE_ENDPOINT"
 	EnvTableConnString    = "STORAGE_CONNECTION_STRING"
@@ -84,9 +84,11 @@ type Config struct {
 	ClientSecret            string // local only
 	ManagedIdentityClientID string // Azure: FIC client assertion source
 
-	GraphBaseURL   string   // no trailing slash
-	GraphScopes    []string // OBO scopes for Graph
-	UpstreamCAFile string   // extra PEM roots for Entra/Graph clients (the emulator's cert)
+	GraphBaseURL   string // no trailing slash
+	UpstreamCAFile string // extra PEM roots for Entra/Graph clients (the emulator's cert)
+	// ToolScopes are the scopes tools need and the Entra delegated
+	// permissions each stands for (TOOL_SCOPES), the base scope first.
+	ToolScopes []ToolScope
 
 	TableEndpoint   string
 	TableConnString string
@@ -240,7 +242,6 @@ func Load(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.GraphBaseURL); err != nil || u.Scheme != "https" || u.Host == "" {
 		bad(EnvGraphBaseURL, "%q must be an https URL", c.GraphBaseURL)
 	}
-	c.GraphScopes = strings.Fields(get(EnvGraphScopes, "https://graph.microsoft.com/User.Read"))
 	c.UpstreamCAFile = get(EnvUpstreamCAFile, "")
 	if c.UpstreamCAFile != "" {
 		if _, err := os.Stat(c.UpstreamCAFile); err != nil {
@@ -293,6 +294,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MCPScope = get(EnvMCPScope, "mcp:tools")
 	if !scopeTokenRE.MatchString(c.MCPScope) {
 		bad(EnvMCPScope, "%q is not a single RFC 6749 scope token", c.MCPScope)
+	}
+	var problems []string
+	c.ToolScopes, problems = parseToolScopes(get(EnvToolScopes, DefaultToolScopes(c.MCPScope)), c.MCPScope)
+	for _, p := range problems {
+		bad(EnvToolScopes, "%s", p)
 	}
 
 	c.LogLevel = strings.ToLower(get(EnvLogLevel, "info"))
@@ -360,7 +366,7 @@ func duration(get func(string, string) string, bad func(string, string, ...any),
 func Settings() []string {
 	return []string{
 		EnvPublicBaseURL, EnvAuthMode, EnvTenantID, EnvClientID, EnvAppIDURI, EnvAuthorityHost,
-		EnvAPIScope, EnvClientSecret, EnvManagedIdentityID, EnvGraphBaseURL, EnvGraphScopes,
+		EnvAPIScope, EnvClientSecret, EnvManagedIdentityID, EnvGraphBaseURL, EnvToolScopes,
 		EnvUpstreamCAFile, EnvTableEndpoint, EnvTableConnString, EnvTableName, EnvSigningKey,
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat,

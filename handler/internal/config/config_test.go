@@ -38,7 +38,11 @@ func TestLoadDefaults(t *testing.T) {
 		PublicBaseURL: "http://127.0.0.1:8080", Mode: ModeProxy, TenantID: tenant, ClientID: client,
 		AppIDURI: "api://" + client, AuthorityHost: "https://login.microsoftonline.com", APIScope: "user_impersonation",
 		ClientSecret: "s3cret", GraphBaseURL: "https://graph.microsoft.com",
-		GraphScopes: []string{"https://graph.microsoft.com/User.Read"}, TableName: "oauthstate",
+		ToolScopes: []ToolScope{
+			{Name: "mcp:tools", Permissions: []string{"https://graph.microsoft.com/User.Read"}},
+			{Name: "mail.read", Permissions: []string{"https://graph.microsoft.com/Mail.Read"}},
+		},
+		TableName:      "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
 	}

@@ -32,7 +32,7 @@ var entraErrors = map[string]entraError{
 	"7000215": {"the client secret is wrong or expired", "locally: ENTRA_CLIENT_SECRET must be a current secret of the app; in Azure no secret is used (MANAGED_IDENTITY_CLIENT_ID)"},
 	"9002327": {"the redirect URI is registered as a single-page application", "register <APIM URL>/callback on the web platform, not SPA"},
 	"9010010": {"the resource parameter does not match the requested scopes", "use mode proxy, or a client that sends no resource to Entra"},
-	"28000":   {"one request asked for scopes of two resources", "keep GRAPH_SCOPES out of the sign-in request (the handler gets Graph tokens by On-Behalf-Of)"},
+	"28000":   {"one request asked for scopes of two resources", "ask the token endpoint for one resource at a time (each TOOL_SCOPES scope maps to permissions of one resource)"},
 	"500011":  {"the resource (app ID URI) is not found in the tenant", "ENTRA_APP_ID_URI must be the app's identifier URI; right after deployment, wait a minute for replication"},
 }
 

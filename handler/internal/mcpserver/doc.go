@@ -1,6 +1,8 @@
-// Package mcpserver builds the MCP server (mark3labs/mcp-go) and its tools.
-// Every tool acts for the caller whose token the bearer middleware verified
-// (resource.TokenInfoFrom); tools that reach Microsoft Graph do so with a
-// token obtained through On-Behalf-Of, never with the client's own token
-// (MCP authorization: no token passthrough).
+// Package mcpserver builds the MCP server (mark3labs/mcp-go) and lists its
+// tools. Each tool is a tools.Def in a file of its own (tool_*.go), built
+// with the kit in package tools: it acts for the caller whose token the
+// bearer middleware verified, and reaches Microsoft Graph or another API
+// with a token obtained On-Behalf-Of the user, never with the client's own
+// token (MCP authorization: no token passthrough). To add a tool, write its
+// file and add it to Tools (see the README, "Add your own tool").
 package mcpserver

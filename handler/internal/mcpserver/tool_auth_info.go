@@ -2,13 +2,9 @@ package mcpserver
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
 // AuthInfoResult is auth_info's structured content: what the verified
@@ -24,32 +20,22 @@ type AuthInfoResult struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-func authInfoTool() mcp.Tool {
-	return mcp.NewTool("auth_info",
-		mcp.WithDescription("Shows who the caller is and which scopes their access token grants. Makes no call to Microsoft Graph."),
-		mcp.WithTitleAnnotation("Authentication info"),
-		mcp.WithReadOnlyHintAnnotation(true),
-		mcp.WithIdempotentHintAnnotation(true),
-		mcp.WithOpenWorldHintAnnotation(false),
-		mcp.WithOutputSchema[AuthInfoResult](),
-	)
-}
-
-func authInfo(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	c, ok := resource.TokenInfoFrom(ctx)
-	if !ok {
-		return mcp.NewToolResultError("not authenticated"), nil
-	}
-	scopes := c.Scopes
-	if scopes == nil {
-		scopes = []string{}
-	}
-	out := AuthInfoResult{
-		Subject: c.Subject, Name: c.Name, Username: c.Username, TenantID: c.TenantID,
-		ClientID: c.ClientID, Scopes: scopes, Issuer: c.Issuer, ExpiresAt: c.Expiry.UTC(),
-	}
-	who := firstNonEmpty(c.Name, c.Username, c.Subject)
-	text := fmt.Sprintf("Signed in as %s (object id %s) through client %s. Scopes: %s. Token issued by %s, expires %s.",
-		who, c.Subject, firstNonEmpty(c.ClientID, "unknown"), strings.Join(scopes, " "), c.Issuer, out.ExpiresAt.Format(time.RFC3339))
-	return mcp.NewToolResultStructured(out, text), nil
+func authInfo() tools.Def {
+	return tools.New(tools.Tool[struct{}, AuthInfoResult]{
+		Name:        "auth_info",
+		Title:       "Authentication info",
+		Description: "Shows who the caller is and which scopes their access token grants. Makes no call to Microsoft Graph.",
+		Hints:       tools.Hints{ReadOnly: true, Idempotent: true, OpenWorld: false},
+		Run: func(_ context.Context, c *tools.Call, _ struct{}) (AuthInfoResult, error) {
+			who := c.Caller
+			scopes := who.Scopes
+			if scopes == nil {
+				scopes = []string{} // the schema says array, never null
+			}
+			return AuthInfoResult{
+				Subject: who.Subject, Name: who.Name, Username: who.Username, TenantID: who.TenantID,
+				ClientID: who.ClientID, Scopes: scopes, Issuer: who.Issuer, ExpiresAt: who.Expiry.UTC(),
+			}, nil
+		},
+	})
 }

@@ -1,27 +1,90 @@
 package mcpserver
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools/toolstest"
 )
 
-type fakeProfiles struct {
-	p   graph.Profile
-	err error
+const (
+	adele  = "AdeleV@contoso.example"  // consented to User.Read and Mail.Read
+	megan  = "MeganB@contoso.example"  // User.Read only
+	nestor = "NestorW@contoso.example" // no consent at all
+)
+
+// fixture is the server wired as in mode entra against the Entra emulator:
+// real On-Behalf-Of, real Graph client, the emulator's Graph.
+type fixture struct {
+	emu  *entraemu.Emulator
+	srv  *server.MCPServer
+	logs *bytes.Buffer
 }
 
-func (f fakeProfiles) Me(context.Context, *resource.TokenInfo) (graph.Profile, error) {
-	return f.p, f.err
+func newFixture(t *testing.T, graphBase string) *fixture {
+	t.Helper()
+	e := entraemu.NewTestServer(t, nil)
+	if graphBase == "" {
+		graphBase = e.BaseURL()
+	}
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvTenantID: entraemu.DevTenantID, config.EnvClientID: entraemu.DevAppClientID, config.EnvClientSecret: "x"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	srv, _, err := New(Options{
+		Name: "t", Version: "1",
+		Graph: &graph.Client{BaseURL: graphBase, HTTPClient: e.Client()},
+		Tools: tools.Options{
+			BaseScope: cfg.MCPScope, Scopes: cfg.ToolScopes,
+			Upstream: tools.OBO{Assertion: tools.BearerAssertion, Exchange: &entra.OBO{
+				AuthorityHost: e.BaseURL(), TenantID: entraemu.DevTenantID, ClientID: entraemu.DevAppClientID,
+				ClientSecret: entraemu.DevAppClientSecret, HTTPClient: e.Client(),
+			}},
+			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{emu: e, srv: srv, logs: logs}
+}
+
+// as returns a context carrying upn's verified Entra token, as the bearer
+// middleware leaves it in mode entra.
+func (f *fixture) as(t *testing.T, upn string) context.Context {
+	t.Helper()
+	u, ok := f.emu.User(upn)
+	if !ok {
+		t.Fatalf("no user %s", upn)
+	}
+	tok, err := f.emu.SignToken(f.emu.DefaultAccessTokenClaims(u, entraemu.DevPublicClientID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resource.WithTokenInfo(context.Background(), &resource.TokenInfo{
+		Subject: u.OID, Name: u.DisplayName, Username: u.UPN, TenantID: entraemu.DevTenantID, ClientID: entraemu.DevPublicClientID,
+		Scopes: []string{"user_impersonation"}, Issuer: f.emu.Issuer(), Expiry: time.Now().Add(time.Hour).Truncate(time.Second), Assertion: tok,
+	})
 }
 
 func text(r *mcp.CallToolResult) string {
@@ -34,84 +97,133 @@ func text(r *mcp.CallToolResult) string {
 	return b.String()
 }
 
-func TestWhoami(t *testing.T) {
-	caller := resource.WithTokenInfo(context.Background(), &resource.TokenInfo{Subject: "u1"})
-	adele := graph.Profile{ID: "u1", DisplayName: "Adele Vance", Mail: "adele@contoso.example", JobTitle: "Retail Manager", Department: "Retail", OfficeLocation: "18/2111"}
+// TestEveryResultConforms calls every tool as every test user, with good
+// and bad arguments, and holds each result to the tool's declared output
+// schema with a JSON Schema validator: success carries valid
+// structuredContent, errors (consent missing, bad input) carry text only.
+func TestEveryResultConforms(t *testing.T) {
+	f := newFixture(t, "")
+	list := map[string]mcp.Tool{}
+	for _, d := range Tools(nil) {
+		list[d.Name()] = d.MCPTool()
+	}
 	tests := []struct {
-		name      string
-		ctx       context.Context
-		profiles  Profiles
-		wantError bool
-		wantText  []string
+		tool, user string
+		args       any
+		wantErr    bool
+		want       []string // in the text
 	}{
-		{"profile", caller, fakeProfiles{p: adele}, false,
-			[]string{"You are Adele Vance <adele@contoso.example>.", "Retail Manager, Retail.", "Office: 18/2111.", "u1"}},
-		{"upn when there is no mail", caller, fakeProfiles{p: graph.Profile{ID: "u1", DisplayName: "A", UserPrincipalName: "a@x"}}, false, []string{"<a@x>"}},
-		{"consent required names the URL", caller, fakeProfiles{err: &entra.ErrConsentRequired{URL: "https://login.example/t/v2.0/adminconsent?client_id=c"}}, true,
-			[]string{"consent", "https://login.example/t/v2.0/adminconsent?client_id=c"}},
-		{"graph error says what failed, not the upstream detail", caller, fakeProfiles{err: &graph.Error{Status: 503, Code: "serviceNotAvailable", Message: "secret detail"}}, true,
-			[]string{"503 serviceNotAvailable"}},
-		{"no caller", context.Background(), fakeProfiles{p: adele}, true, []string{"not authenticated"}},
+		{"whoami", adele, nil, false, []string{`"displayName":"Adele Vance"`, `"jobTitle":"Retail Manager"`}},
+		{"whoami", megan, nil, false, []string{`"displayName":"Megan Bowen"`}},
+		{"whoami", nestor, nil, true, []string{"Who am I needs your consent to https://graph.microsoft.com/User.Read", "/v2.0/adminconsent?client_id=" + entraemu.DevAppClientID}},
+		{"auth_info", adele, nil, false, []string{`"subject":"a0a0a0a0-0000-4000-8000-000000000001"`, `"scopes":["user_impersonation"]`}},
+		{"auth_info", nestor, map[string]any{}, false, []string{`"name":"Nestor Wilke"`}},
+		{"recent_mail", adele, nil, false, []string{`"subject":"Quarterly retail review","from":"Megan Bowen","fromAddress":"MeganB@contoso.example","receivedDateTime":"2026-05-04T09:12:00Z"`}},
+		{"recent_mail", adele, map[string]any{"count": 2}, false, []string{`"subject":"Store opening checklist"`}},
+		{"recent_mail", megan, nil, true, []string{"Recent mail needs your consent to https://graph.microsoft.com/Mail.Read", "Sign in to this server again", "adminconsent"}},
+		{"recent_mail", nestor, nil, true, []string{"needs your consent"}},
+		{"recent_mail", adele, map[string]any{"count": 0}, true, []string{"count"}},
+		{"recent_mail", adele, map[string]any{"count": 26}, true, []string{"count"}},
+		{"recent_mail", adele, map[string]any{"count": "ten"}, true, []string{"count"}},
+		{"recent_mail", adele, map[string]any{"folder": "inbox"}, true, []string{"folder"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res, err := whoami(tt.profiles, slog.New(slog.DiscardHandler))(tt.ctx, mcp.CallToolRequest{})
+		t.Run(fmt.Sprintf("%s as %s %v", tt.tool, tt.user, tt.args), func(t *testing.T) {
+			res, err := toolstest.CallTool(f.as(t, tt.user), f.srv, tt.tool, tt.args)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := text(res)
-			if res.IsError != tt.wantError {
-				t.Errorf("IsError = %v, want %v (%s)", res.IsError, tt.wantError, got)
+			if err := toolstest.CheckResult(list[tt.tool], res); err != nil {
+				t.Errorf("result does not conform to %s's declared schema: %v\n%s", tt.tool, err, text(res))
 			}
-			for _, w := range tt.wantText {
-				if !strings.Contains(got, w) {
-					t.Errorf("text %q does not contain %q", got, w)
+			if res.IsError != tt.wantErr {
+				t.Errorf("isError = %v, want %v: %s", res.IsError, tt.wantErr, text(res))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text(res), w) {
+					t.Errorf("text %q lacks %q", text(res), w)
 				}
-			}
-			if strings.Contains(got, "secret detail") {
-				t.Errorf("upstream detail leaked into the result: %q", got)
 			}
 		})
 	}
-}
-
-func TestWhoamiStructuredContent(t *testing.T) {
-	ctx := resource.WithTokenInfo(context.Background(), &resource.TokenInfo{Subject: "u1"})
-	res, _ := whoami(fakeProfiles{p: graph.Profile{ID: "u1", DisplayName: "Adele Vance", UserPrincipalName: "a@x"}}, slog.New(slog.DiscardHandler))(ctx, mcp.CallToolRequest{})
-	got, ok := res.StructuredContent.(WhoamiResult)
-	if !ok || got.DisplayName != "Adele Vance" || got.UPN != "a@x" || got.ID != "u1" {
-		t.Fatalf("structured content = %#v", res.StructuredContent)
+	if got := f.logs.String(); !strings.Contains(got, `msg="tool needs consent" tool=whoami`) || !strings.Contains(got, `msg="tool needs consent" tool=recent_mail`) {
+		t.Errorf("the consent-required paths left no log line:\n%s", got)
 	}
 }
 
-func TestAuthInfo(t *testing.T) {
-	exp := time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
-	ctx := resource.WithTokenInfo(context.Background(), &resource.TokenInfo{
-		Subject: "u1", Name: "Adele Vance", ClientID: "client-1", Scopes: []string{"mcp:tools"}, Issuer: "https://apim-x", Expiry: exp,
-	})
-	res, err := authInfo(ctx, mcp.CallToolRequest{})
-	if err != nil || res.IsError {
-		t.Fatalf("auth_info: %v %s", err, text(res))
-	}
-	got := res.StructuredContent.(AuthInfoResult)
-	if got.Subject != "u1" || got.ClientID != "client-1" || strings.Join(got.Scopes, " ") != "mcp:tools" || !got.ExpiresAt.Equal(exp) {
-		t.Fatalf("auth_info = %+v", got)
-	}
-	if w := "Signed in as Adele Vance (object id u1) through client client-1. Scopes: mcp:tools."; !strings.Contains(text(res), w) {
-		t.Errorf("text %q", text(res))
-	}
-	if res, _ := authInfo(context.Background(), mcp.CallToolRequest{}); !res.IsError {
-		t.Error("auth_info without a caller is not an error")
+// TestGraphFailure: a Graph outage is an error result saying so, without
+// Graph's message.
+func TestGraphFailure(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":{"code":"serviceNotAvailable","message":"secret detail"}}`))
+	}))
+	defer down.Close()
+	f := newFixture(t, down.URL)
+	for _, name := range []string{"whoami", "recent_mail"} {
+		res, err := toolstest.CallTool(f.as(t, adele), f.srv, name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := text(res)
+		if !res.IsError || !strings.Contains(got, "Microsoft Graph answered 503 serviceNotAvailable.") || strings.Contains(got, "secret detail") {
+			t.Errorf("%s: %v %q", name, res.IsError, got)
+		}
 	}
 }
 
-func TestNewRegistersTools(t *testing.T) {
-	s := New(Options{Name: "t", Version: "1", Profiles: fakeProfiles{err: errors.New("x")}, Logger: slog.New(slog.DiscardHandler)})
-	tools := s.ListTools()
-	if _, ok := tools["whoami"]; !ok {
-		t.Error("whoami not registered")
+// TestToolDefinitions: annotations say what each tool does, deliberately.
+func TestToolDefinitions(t *testing.T) {
+	type hints struct{ ReadOnly, Destructive, Idempotent, OpenWorld bool }
+	want := map[string]struct {
+		hints  hints
+		scopes string
+	}{
+		"whoami":      {hints{true, false, true, true}, ""},
+		"auth_info":   {hints{true, false, true, false}, ""},
+		"recent_mail": {hints{true, false, true, true}, "mail.read"},
 	}
-	if _, ok := tools["auth_info"]; !ok {
-		t.Error("auth_info not registered")
+	defs := Tools(nil)
+	if len(defs) != len(want) {
+		t.Fatalf("%d tools, want %d", len(defs), len(want))
+	}
+	for _, d := range defs {
+		w, ok := want[d.Name()]
+		if !ok {
+			t.Errorf("unexpected tool %s", d.Name())
+			continue
+		}
+		a := d.MCPTool().Annotations
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Fatalf("%s: a hint is unset: %+v", d.Name(), a)
+		}
+		if got := (hints{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint, *a.OpenWorldHint}); got != w.hints {
+			t.Errorf("%s hints %+v, want %+v", d.Name(), got, w.hints)
+		}
+		if got := strings.Join(d.Scopes(), " "); got != w.scopes {
+			t.Errorf("%s scopes %q, want %q", d.Name(), got, w.scopes)
+		}
+		b, _ := json.Marshal(d.MCPTool())
+		if strings.Contains(string(b), `"null"`) {
+			t.Errorf("%s: a schema admits null (a portability problem for clients): %s", d.Name(), b)
+		}
+	}
+	var in struct {
+		Properties struct {
+			Count struct{ Minimum, Maximum, Default int } `json:"count"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal(recentMail(nil).MCPTool().RawInputSchema, &in)
+	if c := in.Properties.Count; c.Minimum != 1 || c.Maximum != maxMailCount || c.Default != defaultMailCount {
+		t.Errorf("recent_mail count schema %+v, want 1..%d default %d", c, maxMailCount, defaultMailCount)
+	}
+}
+
+// TestNewNeedsEveryScope: a tool's scope missing from TOOL_SCOPES stops the
+// server at start, naming tool and scope.
+func TestNewNeedsEveryScope(t *testing.T) {
+	_, _, err := New(Options{Tools: tools.Options{BaseScope: "mcp:tools", Scopes: []config.ToolScope{{Name: "mcp:tools"}}}})
+	if err == nil || !strings.Contains(err.Error(), `tool "recent_mail" needs scope "mail.read", which TOOL_SCOPES does not define`) {
+		t.Fatalf("New = %v", err)
 	}
 }
