@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +23,9 @@ import (
 
 // TestEntraModeEndToEnd is issue 2's acceptance test: a client signs in at
 // the emulator with code + PKCE (as a public client pre-authorized for the
-// API, like VS Code), then initialize, tools/list, whoami and auth_info go
-// through /mcp and return the signed-in user's Graph profile and scopes.
+// API, like VS Code), then initialize, tools/list, whoami, recent_mail and
+// auth_info go through /mcp and return the signed-in user's Graph profile,
+// mail and scopes.
 func TestEntraModeEndToEnd(t *testing.T) {
 	st := startStack(t, "entra")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -79,7 +81,8 @@ func TestEntraModeEndToEnd(t *testing.T) {
 		for _, tl := range tools.Tools {
 			names = append(names, tl.Name)
 		}
-		if strings.Join(names, ",") != "auth_info,whoami" && strings.Join(names, ",") != "whoami,auth_info" {
+		slices.Sort(names)
+		if strings.Join(names, ",") != "auth_info,recent_mail,whoami" {
 			t.Fatalf("tools = %v", names)
 		}
 	})
@@ -110,7 +113,7 @@ func TestEntraModeEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("consent required is a readable tool result with the URL", func(t *testing.T) {
+	t.Run("consent required is a readable tool result with the URL, and conforms", func(t *testing.T) {
 		nestor := signInAtEmulator(t, ctx, st, "NestorW@contoso.example")
 		c := mcpClient(t, ctx, st.BaseURL+"/mcp", nestor)
 		res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "whoami"}})
@@ -118,8 +121,25 @@ func TestEntraModeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := toolText(res)
-		if !res.IsError || !strings.Contains(text, "consent") || !strings.Contains(text, "/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
-			t.Fatalf("result isError=%v text=%q", res.IsError, text)
+		if !res.IsError || res.StructuredContent != nil || !strings.Contains(text, "consent") ||
+			!strings.Contains(text, "/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
+			t.Fatalf("result isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
+		}
+	})
+
+	t.Run("recent_mail On-Behalf-Of for Mail.Read: Adele consented, Megan did not", func(t *testing.T) {
+		var got struct{ Messages []struct{ Subject string } }
+		callTool(t, ctx, c, "recent_mail", &got)
+		if len(got.Messages) != 5 || got.Messages[0].Subject != "Quarterly retail review" {
+			t.Fatalf("Adele's mail = %+v", got)
+		}
+		megan := mcpClient(t, ctx, st.BaseURL+"/mcp", signInAtEmulator(t, ctx, st, "MeganB@contoso.example"))
+		res, err := megan.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "recent_mail"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.IsError || res.StructuredContent != nil || !strings.Contains(toolText(res), "Mail.Read") {
+			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, toolText(res))
 		}
 	})
 }

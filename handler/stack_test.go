@@ -119,6 +119,8 @@ type stack struct {
 	// FunctionKey is the key funchost enforces and the stand-in injects
 	// through api.xml's {{function-host-key}}.
 	FunctionKey string
+	// Logs is what the handler (and the stand-ins) wrote.
+	Logs *syncBuffer
 }
 
 // startStack runs emulator + handler (behind funchost, behind the APIM
@@ -170,14 +172,14 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 		"LOG_LEVEL=debug",
 	}, env...)
 	key := randomKey(t)
-	var logs syncBuffer
+	logs := &syncBuffer{}
 	h, err := funchost.Start(context.Background(), funchost.Options{
 		AppDir:     "..",
 		Executable: handlerExe,
 		Env:        vars,
 		Keys:       []string{key},
-		Stdout:     &logs,
-		Stderr:     &logs,
+		Stdout:     logs,
+		Stderr:     logs,
 	})
 	if err != nil {
 		t.Fatalf("funchost.Start: %v", err)
@@ -195,8 +197,8 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 	if o.infraDir == "" {
 		o.infraDir = "../infra"
 	}
-	startAPIM(t, addr, mode, o.infraDir, nv, h.URL(), emu.CAFile, &logs)
-	return &stack{BaseURL: base, HostURL: h.URL(), Emu: emu, host: h, FunctionKey: key}
+	startAPIM(t, addr, mode, o.infraDir, nv, h.URL(), emu.CAFile, logs)
+	return &stack{BaseURL: base, HostURL: h.URL(), Emu: emu, host: h, FunctionKey: key, Logs: logs}
 }
 
 // apimNamedValues gives each named value the policies use the value of the

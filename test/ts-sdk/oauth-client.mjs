@@ -85,9 +85,32 @@ transport = new StreamableHTTPClientTransport(mcpURL, { authProvider: provider }
 client = new Client({ name: 'ts-sdk-test', version: '1.0.0' });
 await client.connect(transport);
 const tools = await client.listTools();
-check('tools/list', tools.tools.map(t => t.name).sort().join(',') === 'auth_info,whoami', JSON.stringify(tools.tools.map(t => t.name)));
+check('tools/list', tools.tools.map(t => t.name).sort().join(',') === 'auth_info,recent_mail,whoami', JSON.stringify(tools.tools.map(t => t.name)));
+const mail = tools.tools.find(t => t.name === 'recent_mail');
+check('recent_mail declares an output schema and deliberate hints', mail?.outputSchema?.type === 'object' &&
+  mail.annotations?.readOnlyHint === true && mail.annotations?.destructiveHint === false, JSON.stringify(mail));
+// The SDK validates structuredContent against the declared output schema
+// (and throws -32602 on a mismatch) whenever a result carries it.
 const me = await client.callTool({ name: 'whoami', arguments: {} });
 check('whoami returns the Graph profile', !me.isError && me.structuredContent?.displayName === 'Megan Bowen', JSON.stringify(me));
+// Megan has not consented to Mail.Read: the consent result must reach her
+// as text, not make the SDK throw (issue 8 item 13).
+let consent;
+try {
+  consent = await client.callTool({ name: 'recent_mail', arguments: { count: 5 } });
+  const text = consent.content.map(c => c.text).join('');
+  check('recent_mail without consent is a readable error result with the consent URL',
+    consent.isError === true && consent.structuredContent === undefined && text.includes('Mail.Read') && text.includes('/v2.0/adminconsent?client_id='),
+    JSON.stringify(consent));
+} catch (e) {
+  check('recent_mail without consent is a readable error result with the consent URL', false, `the SDK threw: ${e}`);
+}
+try {
+  const bad = await client.callTool({ name: 'recent_mail', arguments: { count: 500 } });
+  check('recent_mail with count out of bounds is a tool error', bad.isError === true && bad.structuredContent === undefined, JSON.stringify(bad));
+} catch (e) {
+  check('recent_mail with count out of bounds is a tool error', false, `the SDK threw: ${e}`);
+}
 await client.close();
 
 console.log(`${passed} passed, ${failed} failed`);
