@@ -271,7 +271,8 @@ func TestInfraRoleAssignments(t *testing.T) {
 }
 
 // TestInfraEntraApp: the app registration the handler and the policies
-// assume: v2 tokens, the API scope, the callback redirect, Graph User.Read,
+// assume: v2 tokens, the API scope, the callback redirect, the Graph
+// permissions of the default TOOL_SCOPES,
 // a federated credential for the UAMI, consent behind a parameter.
 func TestInfraEntraApp(t *testing.T) {
 	raw := string(mustRead(t, "infra/modules/entra-app.bicep"))
@@ -300,17 +301,38 @@ func TestInfraEntraApp(t *testing.T) {
 	if got := app.prop("web", "redirectUris").src(); got != "redirectUris" {
 		t.Errorf("web.redirectUris = %s", got)
 	}
-	// Delegated Graph User.Read (the whoami tool's On-Behalf-Of call).
-	if f.Vars["graphAppId"].str() != "00000003-0000-0000-c000-000000000000" ||
-		f.Vars["graphUserReadScopeId"].str() != "e1fe6dd8-ba31-4d61-89e7-88639da4683d" {
-		t.Error("Graph app id or User.Read scope id changed")
+	// The delegated Graph permissions the default TOOL_SCOPES maps the tools'
+	// scopes to must be requested by the app registration, so Entra can ask
+	// users for them. The ids are Microsoft Graph's published permission ids.
+	graphPermissionVars := map[string]struct{ name, id string }{
+		"https://graph.microsoft.com/User.Read": {"graphUserReadScopeId", "e1fe6dd8-ba31-4d61-89e7-88639da4683d"},
+		"https://graph.microsoft.com/Mail.Read": {"graphMailReadScopeId", "570282fd-fa5c-430d-a7fd-fc8dc98a9dca"},
+	}
+	if f.Vars["graphAppId"].str() != "00000003-0000-0000-c000-000000000000" {
+		t.Error("Graph app id changed")
 	}
 	rra := f.objects(app.prop("requiredResourceAccess"))
-	if !slices.ContainsFunc(rra, func(o *bicepNode) bool { return o.prop("resourceAppId").src() == "graphAppId" }) ||
-		!slices.ContainsFunc(rra, func(o *bicepNode) bool {
-			return o.prop("id").src() == "graphUserReadScopeId" && o.prop("type").str() == "Scope"
-		}) {
-		t.Error("requiredResourceAccess must list Graph User.Read as a delegated (Scope) permission")
+	if !slices.ContainsFunc(rra, func(o *bicepNode) bool { return o.prop("resourceAppId").src() == "graphAppId" }) {
+		t.Error("requiredResourceAccess must name Microsoft Graph (graphAppId)")
+	}
+	var access []*bicepNode
+	for _, o := range rra {
+		access = append(access, f.objects(o.prop("resourceAccess"))...)
+	}
+	for _, ts := range loadInfraConfig(t, config.ModeProxy).ToolScopes {
+		for _, perm := range ts.Permissions {
+			v, ok := graphPermissionVars[perm]
+			if !ok {
+				t.Errorf("TOOL_SCOPES default maps %s to %s: add its Graph permission id here and to entra-app.bicep", ts.Name, perm)
+				continue
+			}
+			if f.Vars[v.name].str() != v.id {
+				t.Errorf("entra-app.bicep: %s = %q, want %s (%s)", v.name, f.Vars[v.name].str(), v.id, perm)
+			}
+			if !slices.ContainsFunc(access, func(o *bicepNode) bool { return o.prop("id").src() == v.name && o.prop("type").str() == "Scope" }) {
+				t.Errorf("requiredResourceAccess must list %s (%s) as a delegated (Scope) permission", perm, v.name)
+			}
+		}
 	}
 	cfg := loadInfraConfig(t, config.ModeEntra)
 	if def := f.Params["apiScope"].Default.str(); def != cfg.APIScope {

@@ -32,6 +32,7 @@ param grantAdminConsent bool = false
 
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 var graphUserReadScopeId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
+var graphMailReadScopeId = '570282fd-fa5c-430d-a7fd-fc8dc98a9dca'
 // A stable id for the scope: guid() of the app's unique name, so redeploys
 // neither duplicate nor replace it.
 var apiScopeId = guid(uniqueName, apiScope)
@@ -74,11 +75,18 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
       enableIdTokenIssuance: false
     }
   }
-  // Delegated Graph User.Read, used by the whoami tool through On-Behalf-Of.
+  // The delegated Graph permissions the tools use through On-Behalf-Of, as
+  // TOOL_SCOPES maps them: User.Read (whoami, the base scope) and Mail.Read
+  // (recent_mail, scope mail.read). Listing them lets Entra ask users for
+  // them; Mail.Read is left to each user's consent (below, admin consent
+  // covers User.Read only).
   requiredResourceAccess: [
     {
       resourceAppId: graphAppId
-      resourceAccess: [ { id: graphUserReadScopeId, type: 'Scope' } ]
+      resourceAccess: [
+        { id: graphUserReadScopeId, type: 'Scope' }
+        { id: graphMailReadScopeId, type: 'Scope' }
+      ]
     }
   ]
 }
