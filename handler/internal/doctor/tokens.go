@@ -92,15 +92,10 @@ func (d *Doctor) whoami(ctx context.Context, token string) bool {
 	var me struct {
 		DisplayName       string `json:"displayName"`
 		UserPrincipalName string `json:"userPrincipalName"`
-		ConsentRequired   bool   `json:"consentRequired"`
 	}
 	_ = json.Unmarshal(tr.StructuredContent, &me)
-	if me.ConsentRequired {
-		r, _ := entraFailure(name, "AADSTS65001")
-		r.Detail = "whoami: " + r.Detail + ": " + tr.text()
-		d.rep.Add(r)
-		return false
-	}
+	// Tool errors are text only (isError, no structuredContent); Entra's
+	// refusals carry their AADSTS code, e.g. AADSTS65001 for missing consent.
 	if tr.IsError || me.DisplayName == "" {
 		if r, ok := entraFailure(name, tr.text()); ok {
 			d.rep.Add(r)

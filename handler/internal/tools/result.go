@@ -68,11 +68,11 @@ func (r *registered) errorText(ctx context.Context, log *slog.Logger, err error)
 	case errors.As(err, &consent) && consent.SignInAgain:
 		log.InfoContext(ctx, "tool needs a fresh sign-in", "permissions", consent.Permissions, "aadsts", consent.Detail)
 		return "Microsoft Entra ID wants you to sign in again (for example with multi-factor authentication) before " +
-			title + " can act for you. Sign out of this server in your MCP client and sign in again, then retry."
+			title + " can act for you (" + consent.Detail + "). Sign out of this server in your MCP client and sign in again, then retry."
 	case errors.As(err, &consent):
 		log.InfoContext(ctx, "tool needs consent", "permissions", consent.Permissions)
 		return title + " needs your consent to " + strings.Join(consent.Permissions, ", ") +
-			", which Microsoft Entra ID does not have yet. Sign in to this server again from your MCP client to be asked for it. " +
+			", which Microsoft Entra ID does not have yet (AADSTS65001). Sign in to this server again from your MCP client to be asked for it. " +
 			"If your organization lets only administrators consent, an administrator can grant it for everyone at: " + consent.AdminConsentURL
 	case errors.Is(err, resource.ErrInvalidToken):
 		log.InfoContext(ctx, "tool: the sign-in behind the token has ended", "err", err)
