@@ -160,10 +160,14 @@ func TestGraphFailure(t *testing.T) {
 	}))
 	defer down.Close()
 	f := newFixture(t, down.URL)
-	for _, name := range []string{"whoami", "recent_mail"} {
+	for _, d := range []tools.Def{whoami(nil), recentMail(nil)} {
+		name := d.Name()
 		res, err := toolstest.CallTool(f.as(t, adele), f.srv, name, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := toolstest.CheckResult(d.MCPTool(), res); err != nil {
+			t.Errorf("%s: the result does not conform: %v", name, err)
 		}
 		got := text(res)
 		if !res.IsError || !strings.Contains(got, "Microsoft Graph answered 503 serviceNotAvailable.") || strings.Contains(got, "secret detail") {

@@ -231,6 +231,22 @@ func TestOnBehalfOfNeedsPermissionsAcrossResources(t *testing.T) {
 	}
 }
 
+// TestWithoutCaller: behind the bearer middleware there is always a
+// caller; if not, the tool does not run.
+func TestWithoutCaller(t *testing.T) {
+	logs := &logRecords{}
+	ran := false
+	def := tools.New(tools.Tool[probeIn, probeOut]{Name: "probe", Description: "d", Hints: readOnly,
+		Run: func(context.Context, *tools.Call, probeIn) (probeOut, error) {
+			ran = true
+			return probeOut{Words: []string{}}, nil
+		}})
+	res, err := toolstest.CallTool(context.Background(), serve(t, &upstream{}, logs, def), "probe", nil)
+	if err != nil || !res.IsError || ran || toolstest.CheckResult(def.MCPTool(), res) != nil || !strings.Contains(logs.String(), "ERROR tool called without a verified token") {
+		t.Fatalf("%v %+v ran=%v\n%s", err, res, ran, logs)
+	}
+}
+
 // TestLogWithoutContext: Call.Log carries the request id and tool even
 // when the tool logs without a context.
 func TestLogWithoutContext(t *testing.T) {
