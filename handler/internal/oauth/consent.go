@@ -59,7 +59,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 		UnverifiedName: !strings.HasPrefix(client.ID, "https://"),
 		Scopes:         h.scopeViews(areq.Scope),
 	}
-	setPageHeaders(w)
+	setPageHeadersCSP(w, consentCSP(h.Config.AuthorityHost, areq.RedirectURI))
 	if err := templates.ExecuteTemplate(w, "consent.html", view); err != nil {
 		h.logger().ErrorContext(r.Context(), "consent: render", "err", err)
 	}
