@@ -73,6 +73,10 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The request id travels in the consent page's URL, where it can leak;
+	// binding the request to this browser's flow cookie makes a leaked id
+	// useless to any other browser (checked at GET and POST /consent).
+	areq.BrowserBindingHash = tokens.Hash(h.flowCookie(w, r))
 	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
 		h.redirectError(w, r, redirectURI, state, storeError(err))
 		return

@@ -85,8 +85,13 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "Choose Approve or Deny.")
 		return
 	}
+	// Check the browser before taking the request: a leaked request id
+	// posted from another browser must neither answer nor use it up.
+	if _, ok := h.pendingRequest(w, r, r.PostForm.Get("request")); !ok {
+		return
+	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), r.PostForm.Get("request"))
-	if err != nil || areq.Approved {
+	if err != nil || areq.Approved || !h.sameBrowser(r, areq) {
 		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return
 	}
@@ -116,23 +121,19 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 // after consent, under a fresh id, bound to this browser by the flow cookie
 // and stored server-side for single use at /callback.
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.AuthRequest) {
-	flow := h.cookie(r, cookieFlow)
-	if flow == "" {
-		flow = tokens.NewOpaque()
-	}
 	areq.ID = tokens.NewOpaque()
 	areq.Approved = true
-	areq.BrowserBindingHash = tokens.Hash(flow)
+	areq.BrowserBindingHash = tokens.Hash(h.flowCookie(w, r))
 	areq.ExpiresAt = h.now().Add(authRequestTTL)
 	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.setCookie(w, cookieFlow, flow, authRequestTTL, http.SameSiteLaxMode)
 	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
 }
 
-// pendingRequest loads a not-yet-approved request for the consent page.
+// pendingRequest loads a not-yet-approved request for the consent page,
+// if this is the browser that started it.
 func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id string) (store.AuthRequest, bool) {
 	if id == "" {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent page was opened without a sign-in request.")
@@ -141,6 +142,11 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 	areq, err := h.Store.GetAuthRequest(r.Context(), id)
 	if err != nil || areq.Approved {
 		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		return store.AuthRequest{}, false
+	}
+	if !h.sameBrowser(r, areq) {
+		h.logger().WarnContext(r.Context(), "consent: browser binding mismatch", "client_id", areq.ClientID)
+		errorPage(w, r, http.StatusForbidden, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
 		return store.AuthRequest{}, false
 	}
 	return areq, true
