@@ -184,8 +184,7 @@ func TestAuthorizeNegative(t *testing.T) {
 		}
 	})
 
-	// After: the error goes back to the client with state and iss.
-	redirectCases := []struct {
+	errorCases := []struct {
 		name      string
 		extra     url.Values
 		wantError string
@@ -198,13 +197,36 @@ func TestAuthorizeNegative(t *testing.T) {
 		{"unknown scope", url.Values{"scope": {"mcp:tools admin"}}, "invalid_scope"},
 		{"implicit flow", url.Values{"response_type": {"token"}}, "unsupported_response_type"},
 	}
-	for _, tt := range redirectCases {
-		t.Run("redirect/"+tt.name, func(t *testing.T) {
-			resp, err := hc.Get(c.authorizeURL(st, tt.extra))
+
+	// Anyone can register any https redirect URI, so an error response to
+	// a client nobody vouches for is an open redirect (RFC 9700 §4.11.2):
+	// until the user has approved that client and redirect URI in this
+	// browser, errors are shown, not sent.
+	evil := registerClient(t, st, "https://evil.example/landing")
+	for _, tt := range errorCases {
+		t.Run("unapproved client gets a page/"+tt.name, func(t *testing.T) {
+			resp, err := hc.Get(evil.authorizeURL(st, tt.extra))
 			if err != nil {
 				t.Fatal(err)
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || !strings.Contains(string(body), tt.wantError) {
+				t.Fatalf("status %d Location %q, want 400, no redirect, a page naming %s", resp.StatusCode, resp.Header.Get("Location"), tt.wantError)
+			}
+		})
+	}
+
+	// After the user approved the client and redirect URI in this browser,
+	// errors go back to the client with state and iss (RFC 6749 §4.1.2.1,
+	// RFC 9207).
+	approved := newBrowser(t, st)
+	if q := approved.authorize(c, c.authorizeURL(st, nil), "AdeleV@contoso.example"); q.Get("code") == "" {
+		t.Fatalf("sign-in: %v", q)
+	}
+	for _, tt := range errorCases {
+		t.Run("approved client gets a redirect/"+tt.name, func(t *testing.T) {
+			resp, _ := approved.get(c.authorizeURL(st, tt.extra))
 			loc, err := resp.Location()
 			if resp.StatusCode != 302 || err != nil || !strings.HasPrefix(loc.String(), c.RedirectURI+"?") {
 				t.Fatalf("status %d Location %v", resp.StatusCode, loc)
@@ -215,6 +237,20 @@ func TestAuthorizeNegative(t *testing.T) {
 			}
 		})
 	}
+	// The approval is for that redirect URI: another one registered for
+	// the same client is not vouched for.
+	t.Run("approval is per redirect URI", func(t *testing.T) {
+		two := registerClientURIs(t, st, "http://127.0.0.1:53682/callback", "https://evil.example/landing")
+		if q := approved.authorize(two, two.authorizeURL(st, nil), "AdeleV@contoso.example"); q.Get("code") == "" {
+			t.Fatalf("sign-in: %v", q)
+		}
+		other := two
+		other.RedirectURI = "https://evil.example/landing"
+		resp, _ := approved.get(other.authorizeURL(st, url.Values{"response_type": {"token"}}))
+		if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+			t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
 }
 
 // TestMCPRejectsForeignTokens: /mcp in mode proxy accepts only our own

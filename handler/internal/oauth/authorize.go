@@ -57,31 +57,63 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// From here on the redirect URI is trusted.
+	// From here on the redirect URI is registered, but anyone can register
+	// any https URI: until the user has approved this client and redirect
+	// URI in this browser, errors are shown here instead of being sent
+	// there (RFC 9700 §4.11.2), or /authorize would be an open redirect.
 	state := q.Get("state")
+	_, approved := h.approvedConsent(r, client.ID, redirectURI)
 	areq, oerr := h.parseAuthorize(q, client, redirectURI)
 	if oerr != nil {
-		h.redirectError(w, r, redirectURI, state, oerr)
+		h.authorizeError(w, r, approved, redirectURI, state, oerr)
 		return
 	}
 	// A browser that already approved this client and redirect URI is not
 	// asked again.
-	if b := h.cookie(r, cookieBrowser); b != "" {
-		_, err := h.Store.GetConsent(r.Context(), consentKey(b, client.ID, redirectURI))
-		if err == nil {
-			h.approve(w, r, areq)
-			return
-		}
+	if approved {
+		h.approve(w, r, areq)
+		return
 	}
 	// The request id travels in the consent page's URL, where it can leak;
 	// binding the request to this browser's flow cookie makes a leaked id
 	// useless to any other browser (checked at GET and POST /consent).
 	areq.BrowserBindingHash = tokens.Hash(h.flowCookie(w, r))
 	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
-		h.redirectError(w, r, redirectURI, state, storeError(err))
+		h.authorizeError(w, r, approved, redirectURI, state, storeError(err))
 		return
 	}
 	http.Redirect(w, r, "/consent?request="+url.QueryEscape(areq.ID), http.StatusFound)
+}
+
+// approvedConsent returns this browser's consent record for the client and
+// redirect URI, if the user gave one.
+func (h *Handler) approvedConsent(r *http.Request, clientID, redirectURI string) (store.Consent, bool) {
+	b := h.cookie(r, cookieBrowser)
+	if b == "" {
+		return store.Consent{}, false
+	}
+	c, err := h.Store.GetConsent(r.Context(), consentKey(b, clientID, redirectURI))
+	return c, err == nil
+}
+
+// authorizeError answers an invalid authorization request whose client and
+// redirect URI are registered: back to the client if the user approved it
+// in this browser, as an HTML page otherwise (RFC 9700 §4.11.2: a server
+// may inform the user instead of redirecting to a URI it does not trust).
+func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, approved bool, redirectURI, state string, e *Error) {
+	if approved {
+		h.redirectError(w, r, redirectURI, state, e)
+		return
+	}
+	if e.Err != nil || e.StatusCode() >= 500 {
+		h.logger().WarnContext(r.Context(), "authorize: error", "code", e.Code, "err", e)
+	}
+	if status := e.StatusCode(); status >= 500 {
+		errorPage(w, r, status, e.Code, "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		return
+	}
+	errorPage(w, r, http.StatusBadRequest, e.Code, "The application sent a sign-in request this server cannot accept: "+
+		sanitizeDescription(e.Description)+". You have not approved this application in this browser yet, so you are not sent back to it.")
 }
 
 // parseAuthorize validates the parameters that may be answered with a
