@@ -19,10 +19,21 @@ import (
 type scopeView struct{ Name, Description string }
 
 type consentView struct {
-	ClientName, ClientID, RedirectHost, ResourceName string
-	RequestID, CSRFToken, Action                     string
-	Loopback, UnverifiedName                         bool
-	Scopes                                           []scopeView
+	// ClientName is the name the client gave (client_name); for a
+	// registered client without one, its ID.
+	ClientName string
+	// ClientHost is set for a client ID metadata document: the host that
+	// serves it, the one thing about the app the server can vouch for.
+	// The page then names the app by it and shows ClientName as the app's
+	// own, unverified claim.
+	ClientHost                           string
+	ClientID, RedirectHost, ResourceName string
+	RequestID, CSRFToken, Action         string
+	Loopback                             bool
+	// CrossOrigin: the redirect URI is not on the client_id's origin (nor
+	// loopback, which has its own warning).
+	CrossOrigin bool
+	Scopes      []scopeView
 }
 
 // Consent handles GET and POST /consent.
@@ -48,16 +59,20 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _ := url.Parse(areq.RedirectURI)
 	view := consentView{
-		ClientName:     displayName(client),
-		ClientID:       client.ID,
-		RedirectHost:   redirectHost(u),
-		ResourceName:   h.Config.ResourceName,
-		RequestID:      areq.ID,
-		CSRFToken:      csrf,
-		Action:         "/consent",
-		Loopback:       IsLoopbackRedirectURI(areq.RedirectURI),
-		UnverifiedName: !strings.HasPrefix(client.ID, "https://"),
-		Scopes:         h.scopeViews(areq.Scope),
+		ClientName:   displayName(client),
+		ClientID:     client.ID,
+		RedirectHost: redirectHost(u),
+		ResourceName: h.Config.ResourceName,
+		RequestID:    areq.ID,
+		CSRFToken:    csrf,
+		Action:       "/consent",
+		Loopback:     IsLoopbackRedirectURI(areq.RedirectURI),
+		Scopes:       h.scopeViews(areq.Scope),
+	}
+	if docURL, err := url.Parse(client.ID); err == nil && strings.HasPrefix(client.ID, "https://") {
+		view.ClientHost = docURL.Host
+		view.ClientName = client.Name
+		view.CrossOrigin = !view.Loopback && originSource(areq.RedirectURI) != originSource(client.ID)
 	}
 	setPageHeadersCSP(w, consentCSP(h.Config.AuthorityHost, areq.RedirectURI))
 	if err := templates.ExecuteTemplate(w, "consent.html", view); err != nil {
