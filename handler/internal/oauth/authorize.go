@@ -62,15 +62,15 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	// URI in this browser, errors are shown here instead of being sent
 	// there (RFC 9700 §4.11.2), or /authorize would be an open redirect.
 	state := q.Get("state")
-	_, approved := h.approvedConsent(r, client.ID, redirectURI)
+	consent, approved := h.approvedConsent(r, client.ID, redirectURI)
 	areq, oerr := h.parseAuthorize(q, client, redirectURI)
 	if oerr != nil {
 		h.authorizeError(w, r, approved, redirectURI, state, oerr)
 		return
 	}
-	// A browser that already approved this client and redirect URI is not
-	// asked again.
-	if approved {
+	// A browser that already approved this client and redirect URI for at
+	// least this scope is not asked again; a wider scope is asked for.
+	if approved && scopeCovers(consent.Scope, areq.Scope) {
 		h.approve(w, r, areq)
 		return
 	}
@@ -135,7 +135,7 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 	if resource != "" && !h.resourceMatches(resource) {
 		return store.AuthRequest{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
 	}
-	scope, oerr := h.checkScope(q.Get("scope"))
+	scope, oerr := h.checkScope(q.Get("scope"), client)
 	if oerr != nil {
 		return store.AuthRequest{}, oerr
 	}
@@ -155,24 +155,54 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 	}, nil
 }
 
-// checkScope accepts our MCP scope and offline_access; no scope means the
-// MCP scope (MCP: clients without a challenge scope may omit it).
-func (h *Handler) checkScope(raw string) (string, *Error) {
-	fields := strings.Fields(raw)
-	if len(fields) == 0 {
-		return h.Config.MCPScope, nil
-	}
-	allowed := []string{h.Config.MCPScope, "offline_access"}
-	for _, s := range fields {
+// scopeOffline is the OpenID Connect scope for refresh tokens. Here it
+// stands for "stay signed in", which the consent page states.
+const scopeOffline = "offline_access"
+
+// checkScope returns the scope a request is granted: our MCP scope
+// (always: MCP clients without a challenge scope may omit scope) and
+// offline_access exactly when the client is registered for the
+// refresh_token grant. Whether a refresh token is issued is the
+// authorization server's decision from the client's registered grant types
+// (OAuth 2.1 has no way to ask for one; MCP SEP-2207), and MCP clients take
+// their scope from the 401 challenge, which does not name offline_access:
+// so it is added for every client that can refresh, and dropped for one
+// that cannot (RFC 6749 §3.3 lets the server grant less than asked for and
+// say so in the token response). The consent page lists it, so staying
+// signed in is something the user sees and approves.
+func (h *Handler) checkScope(raw string, client store.Client) (string, *Error) {
+	allowed := []string{h.Config.MCPScope, scopeOffline}
+	for _, s := range strings.Fields(raw) {
 		if !slices.Contains(allowed, s) {
 			return "", InvalidScope("scope %q is not offered; use %s", s, strings.Join(allowed, " "))
 		}
 	}
-	if !slices.Contains(fields, h.Config.MCPScope) {
-		fields = append([]string{h.Config.MCPScope}, fields...)
+	fields := []string{h.Config.MCPScope}
+	if allowsGrant(client, grantRefresh) {
+		fields = append(fields, scopeOffline)
 	}
 	slices.Sort(fields)
-	return strings.Join(slices.Compact(fields), " "), nil
+	return strings.Join(fields, " "), nil
+}
+
+// scopeCovers reports whether every scope in want is in have.
+func scopeCovers(have, want string) bool {
+	h := strings.Fields(have)
+	for _, s := range strings.Fields(want) {
+		if !slices.Contains(h, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowsGrant reports whether the client registered grant type gt. A
+// client with no grant_types has RFC 7591 §2's default, authorization_code.
+func allowsGrant(c store.Client, gt string) bool {
+	if len(c.GrantTypes) == 0 {
+		return gt == grantAuthCode
+	}
+	return slices.Contains(c.GrantTypes, gt)
 }
 
 // resourceMatches compares an RFC 8707 resource with ours. The spec asks to

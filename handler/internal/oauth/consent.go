@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -173,13 +175,29 @@ func (h *Handler) scopeViews(scope string) []scopeView {
 		switch s {
 		case h.Config.MCPScope:
 			out = append(out, scopeView{s, "use the tools of " + h.Config.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
-		case "offline_access":
-			out = append(out, scopeView{s, "stay signed in: keep access until you revoke it, without asking you again"})
+		case scopeOffline:
+			ttl := humanDuration(h.Config.RefreshTokenTTL)
+			out = append(out, scopeView{s, "stay signed in for up to " + ttl + ": the application renews its access without asking you again; after " + ttl + " you sign in again"})
 		default:
 			out = append(out, scopeView{s, s})
 		}
 	}
 	return out
+}
+
+// humanDuration spells a lifetime the way the consent page states it:
+// whole days as days, anything else in hours.
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return plural(int64(d/(24*time.Hour)), "day")
+	}
+	return plural(int64((d+time.Hour-1)/time.Hour), "hour")
 }
 
 func displayName(c store.Client) string {

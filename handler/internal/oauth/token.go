@@ -34,15 +34,18 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp tokenResponse
 	var oerr *Error
-	switch gt := form.Get("grant_type"); gt {
-	case "authorization_code":
-		resp, oerr = h.codeGrant(r, form, client)
-	case "refresh_token":
-		resp, oerr = h.refreshGrant(r, form, client)
-	case "":
+	switch gt := form.Get("grant_type"); {
+	case gt == "":
 		oerr = InvalidRequest("grant_type is required")
-	default:
+	case gt != grantAuthCode && gt != grantRefresh:
 		oerr = UnsupportedGrantType("grant_type %q is not supported", gt)
+	case !allowsGrant(client, gt):
+		// RFC 6749 §5.2: the client is not registered for this grant.
+		oerr = UnauthorizedClient("this client is not registered for the %s grant", gt)
+	case gt == grantAuthCode:
+		resp, oerr = h.codeGrant(r, form, client)
+	default:
+		resp, oerr = h.refreshGrant(r, form, client)
 	}
 	if oerr != nil {
 		h.writeError(w, r, oerr)
@@ -85,7 +88,13 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 	if err != nil {
 		return tokenResponse{}, grantError(err)
 	}
-	return h.issue(r, g, c.Scope)
+	// A refresh token only if the user approved staying signed in (the
+	// consent page listed offline_access) and the client can use one.
+	refreshScope := ""
+	if allowsGrant(client, grantRefresh) && slices.Contains(strings.Fields(c.Scope), scopeOffline) {
+		refreshScope = c.Scope
+	}
+	return h.issue(r, g, c.Scope, refreshScope)
 }
 
 // refreshGrant rotates a refresh token (OAuth 2.1 §4.3.1: public clients
@@ -141,43 +150,54 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	if err != nil {
 		return tokenResponse{}, grantError(err)
 	}
-	return h.issue(r, g, scope)
+	// RFC 6749 §6: the new refresh token has the scope of the old one,
+	// whatever the access token was narrowed to.
+	return h.issue(r, g, scope, rt.Scope)
 }
 
-// issue mints an access token and a new refresh token for the grant.
-func (h *Handler) issue(r *http.Request, g store.Grant, scope string) (tokenResponse, *Error) {
-	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: scope, GrantID: g.ID})
+// issue mints an access token with accessScope and, unless refreshScope is
+// empty, a new refresh token with that scope.
+func (h *Handler) issue(r *http.Request, g store.Grant, accessScope, refreshScope string) (tokenResponse, *Error) {
+	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: accessScope, GrantID: g.ID})
 	if err != nil {
 		return tokenResponse{}, ServerError(err)
 	}
-	rt := tokens.NewOpaque()
 	now := h.now()
-	if err := h.Store.PutRefresh(r.Context(), store.RefreshToken{
-		Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
-		CreatedAt: now, ExpiresAt: g.ExpiresAt,
-	}); err != nil {
-		return tokenResponse{}, storeError(err)
-	}
-	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID)
-	return tokenResponse{
+	resp := tokenResponse{
 		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second),
-		RefreshToken: rt, Scope: scope,
-	}, nil
+		Scope: accessScope,
+	}
+	if refreshScope != "" {
+		resp.RefreshToken = tokens.NewOpaque()
+		if err := h.Store.PutRefresh(r.Context(), store.RefreshToken{
+			Hash: tokens.Hash(resp.RefreshToken), GrantID: g.ID, ClientID: g.ClientID, Scope: refreshScope,
+			CreatedAt: now, ExpiresAt: g.ExpiresAt,
+		}); err != nil {
+			return tokenResponse{}, storeError(err)
+		}
+	}
+	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID, "refresh_token", refreshScope != "")
+	return resp, nil
 }
 
 // narrowScope allows a refresh to ask for fewer scopes, never more
-// (RFC 6749 §6).
+// (RFC 6749 §6). The result is normalised (sorted, each scope once), so
+// what is stored and signed is bounded by the granted scope, not by the
+// request.
 func narrowScope(granted, requested string) (string, *Error) {
 	if requested == "" {
 		return granted, nil
 	}
 	have := strings.Fields(granted)
+	var out []string
 	for _, s := range strings.Fields(requested) {
 		if !slices.Contains(have, s) {
 			return "", InvalidScope("scope %q was not granted", s)
 		}
+		out = append(out, s)
 	}
-	return requested, nil
+	slices.Sort(out)
+	return strings.Join(slices.Compact(out), " "), nil
 }
 
 func grantError(err error) *Error {
