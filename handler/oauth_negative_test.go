@@ -48,6 +48,22 @@ func TestTokenEndpointNegative(t *testing.T) {
 			}
 			return c.redeem(t, st, code)
 		}, "invalid_grant", 400},
+		{"replayed code revokes what the first use issued", func(t *testing.T) tokenResp {
+			// RFC 6749 §4.1.2: a code used twice was stolen by one of the
+			// two; the tokens of the first redemption are revoked.
+			c, code := signedIn(t, ts)
+			first := c.redeem(t, st, code)
+			if first.Status != 200 || first.RefreshToken == "" {
+				t.Fatalf("first redemption: %+v", first)
+			}
+			if r := c.redeem(t, st, code); r.Error != "invalid_grant" {
+				t.Fatalf("replay: %+v", r)
+			}
+			if code := mcpStatus(t, st, first.AccessToken); code != 401 {
+				t.Errorf("/mcp with the first redemption's access token = %d, want 401", code)
+			}
+			return c.refresh(t, st, first.RefreshToken)
+		}, "invalid_grant", 400},
 		{"wrong code_verifier", func(t *testing.T) tokenResp {
 			c, code := signedIn(t, ts)
 			c.Verifier = strings.Repeat("w", 43)

@@ -64,11 +64,20 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 		return tokenResponse{}, InvalidRequest("code and code_verifier are required")
 	}
 	c, err := h.Store.TakeCode(r.Context(), tokens.Hash(code))
-	if errors.Is(err, store.ErrNotFound) {
-		h.audit(r, "authorization code rejected (unknown, expired or replayed)", "client_id", client.ID)
+	switch {
+	case errors.Is(err, store.ErrRedeemed):
+		// RFC 6749 §4.1.2: a code used twice was intercepted by one of the
+		// two callers, and nobody can tell which; revoke what the first
+		// use issued (RFC 9700 §4.2.4 makes the same point for PKCE).
+		if err := h.revokeGrant(r.Context(), c.GrantID); err != nil {
+			return tokenResponse{}, storeError(err)
+		}
+		h.audit(r, "authorization code replayed: grant revoked", "client_id", client.ID, "code_client_id", c.ClientID, "grant", c.GrantID)
 		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		h.audit(r, "authorization code rejected (unknown or expired)", "client_id", client.ID)
+		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
+	case err != nil:
 		return tokenResponse{}, storeError(err)
 	}
 	switch {

@@ -14,6 +14,9 @@ var (
 	ErrAlreadyExists = errors.New("store: already exists")
 	// ErrConflict: an Update* lost a race (the ETag no longer matches).
 	ErrConflict = errors.New("store: conflict")
+	// ErrRedeemed: TakeCode found the code already redeemed. It comes with
+	// the code, so the caller can revoke what the first redemption issued.
+	ErrRedeemed = errors.New("store: already redeemed")
 	// ErrUnavailable wraps failures of the backing service (timeouts,
 	// connection refused, 5xx); handlers answer 503 temporarily_unavailable.
 	ErrUnavailable = errors.New("store: unavailable")
@@ -49,8 +52,11 @@ type Store interface {
 	GetConsent(ctx context.Context, key string) (Consent, error)
 
 	PutCode(ctx context.Context, c Code) error
-	// TakeCode reads and deletes the code (single use: exactly one of any
-	// number of concurrent callers gets it, the rest get ErrNotFound).
+	// TakeCode redeems the code: exactly one of any number of concurrent
+	// callers gets it as stored. The code is then kept, marked with
+	// RedeemedAt, until its ExpiresAt: every later caller (and every loser
+	// of a race) gets ErrRedeemed together with the marked code, so a
+	// replay can be answered by revoking its grant (RFC 6749 §4.1.2).
 	TakeCode(ctx context.Context, hash string) (Code, error)
 
 	// CreateGrant stores a new grant; ErrAlreadyExists if the ID is taken.
@@ -139,6 +145,7 @@ type Code struct {
 	Scope         string
 	GrantID       string
 	Subject       string
+	RedeemedAt    time.Time // set by TakeCode; zero: not yet redeemed
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 }

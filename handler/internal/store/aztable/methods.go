@@ -2,6 +2,7 @@ package aztable
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -75,14 +76,39 @@ func (s *Store) PutCode(ctx context.Context, c store.Code) error {
 	return s.put(ctx, b, err)
 }
 
+// TakeCode marks the code redeemed with a replace under If-Match, so of
+// any number of racing callers exactly one wins; the others' replace fails
+// with 412, and reading the code again shows them it was redeemed. The
+// marked record stays until it expires and is purged.
 func (s *Store) TakeCode(ctx context.Context, hash string) (store.Code, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, err := s.take(ctx, kindCode, hash, "Hash")
-	if err != nil {
-		return store.Code{}, err
+	for {
+		f, etag, err := s.get(ctx, kindCode, hash, "Hash")
+		if err != nil {
+			return store.Code{}, err
+		}
+		c, err := decodeCode(f)
+		if err != nil {
+			return store.Code{}, err
+		}
+		if !c.RedeemedAt.IsZero() {
+			return c, store.ErrRedeemed
+		}
+		redeemed := c
+		redeemed.RedeemedAt = s.now().UTC()
+		b, err := encodeCode(redeemed)
+		err = s.update(ctx, string(etag), b, err)
+		if !errors.Is(err, store.ErrConflict) {
+			if err != nil {
+				return store.Code{}, err
+			}
+			return c, nil
+		}
+		// Lost the race: read again, which finds it redeemed (a code is
+		// written once, so nothing else changes it). The operation
+		// timeout bounds the loop.
 	}
-	return decodeCode(f)
 }
 
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {

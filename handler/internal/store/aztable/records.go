@@ -112,6 +112,7 @@ func encodeCode(c store.Code) ([]byte, error) {
 	p.str("Scope", c.Scope)
 	p.str("GrantID", c.GrantID)
 	p.str("Subject", c.Subject)
+	p.time("RedeemedAt", c.RedeemedAt)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
 	return p.entity(kindCode, c.Hash)
@@ -127,6 +128,7 @@ func decodeCode(f *fields) (store.Code, error) {
 		Scope:         f.str("Scope"),
 		GrantID:       f.str("GrantID"),
 		Subject:       f.str("Subject"),
+		RedeemedAt:    f.time("RedeemedAt"),
 		CreatedAt:     f.time("CreatedAt"),
 		ExpiresAt:     f.time("ExpiresAt"),
 	}

@@ -139,12 +139,20 @@ func (s *Store) PutCode(_ context.Context, c store.Code) error {
 	return nil
 }
 
+// TakeCode marks the code redeemed under the one lock, which is what makes
+// redemption single use.
 func (s *Store) TakeCode(_ context.Context, hash string) (store.Code, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := get(s, s.codes, hash, func(c store.Code) time.Time { return c.ExpiresAt })
-	if err == nil {
-		delete(s.codes, hash)
+	switch {
+	case err != nil:
+		return store.Code{}, err
+	case !c.RedeemedAt.IsZero():
+		return c, store.ErrRedeemed
 	}
-	return c, err
+	redeemed := c
+	redeemed.RedeemedAt = s.now().UTC()
+	s.codes[hash] = redeemed
+	return c, nil
 }
