@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -10,12 +11,6 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
-
-// RefreshGrace is how long a rotated refresh token still works. Clients
-// such as claude.ai refresh from several processes at once; strict
-// single-use would log those users out (mcp-authorization.md §C.2). Reuse
-// after the window is treated as theft and revokes the whole family.
-const RefreshGrace = time.Minute
 
 // tokenResponse is RFC 6749 §5.1.
 type tokenResponse struct {
@@ -99,94 +94,40 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 	}
 	// A refresh token only if the user approved staying signed in (the
 	// consent page listed offline_access) and the client can use one.
-	refreshScope := ""
+	var refresh string
 	if allowsGrant(client, grantRefresh) && slices.Contains(strings.Fields(c.Scope), scopeOffline) {
-		refreshScope = c.Scope
+		var oerr *Error
+		if refresh, oerr = h.newRefresh(r.Context(), g, c.Scope); oerr != nil {
+			return tokenResponse{}, oerr
+		}
 	}
-	return h.issue(r, g, c.Scope, refreshScope)
+	return h.issue(r, g, c.Scope, refresh)
 }
 
-// refreshGrant rotates a refresh token (OAuth 2.1 §4.3.1: public clients
-// must get a new one each time). The first use marks the token rotated with
-// If-Match, so of two racing refreshes at most one is "first"; the other
-// falls in the grace window.
-func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client store.Client) (tokenResponse, *Error) {
-	raw := first(form["refresh_token"])
-	if raw == "" {
-		return tokenResponse{}, InvalidRequest("refresh_token is required")
-	}
-	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
-	if errors.Is(err, store.ErrNotFound) {
-		return tokenResponse{}, InvalidGrant("the refresh token is invalid or expired")
-	}
-	if err != nil {
-		return tokenResponse{}, storeError(err)
-	}
-	if !h.now().Before(rt.ExpiresAt) {
-		return tokenResponse{}, InvalidGrant("the refresh token has expired")
-	}
-	if rt.ClientID != client.ID {
-		return tokenResponse{}, InvalidGrant("the refresh token was issued to another client")
-	}
-	if res := first(form["resource"]); res != "" && !h.resourceMatches(res) {
-		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
-	}
-	scope, oerr := narrowScope(rt.Scope, first(form["scope"]))
-	if oerr != nil {
-		return tokenResponse{}, oerr
-	}
-	now := h.now()
-	if rt.RotatedAt.IsZero() {
-		rt.RotatedAt = now
-		err = h.Store.UpdateRefresh(r.Context(), rt)
-		if errors.Is(err, store.ErrConflict) {
-			rt, err = h.Store.GetRefresh(r.Context(), rt.Hash) // lost the race: reread who won and when
-		}
-		if err != nil {
-			return tokenResponse{}, grantError(err)
-		}
-	}
-	if now.Sub(rt.RotatedAt) > RefreshGrace {
-		// Reuse of a rotated token after the grace window: someone holds a
-		// copy. Revoke the family (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
-		if err := h.revokeGrant(r.Context(), rt.GrantID); err != nil {
-			return tokenResponse{}, storeError(err)
-		}
-		h.audit(r, "refresh token reuse: grant revoked", "client_id", client.ID, "grant", rt.GrantID)
-		return tokenResponse{}, InvalidGrant("the refresh token was already used; sign in again")
-	}
-	g, err := h.Store.GetGrant(r.Context(), rt.GrantID)
-	if err != nil {
-		return tokenResponse{}, grantError(err)
-	}
-	// RFC 6749 §6: the new refresh token has the scope of the old one,
-	// whatever the access token was narrowed to.
-	return h.issue(r, g, scope, rt.Scope)
-}
-
-// issue mints an access token with accessScope and, unless refreshScope is
-// empty, a new refresh token with that scope.
-func (h *Handler) issue(r *http.Request, g store.Grant, accessScope, refreshScope string) (tokenResponse, *Error) {
+// issue mints an access token with accessScope for the grant; refresh is
+// the refresh token to hand out with it (already stored), or "" for none.
+func (h *Handler) issue(r *http.Request, g store.Grant, accessScope, refresh string) (tokenResponse, *Error) {
 	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: accessScope, GrantID: g.ID})
 	if err != nil {
 		return tokenResponse{}, ServerError(err)
 	}
-	now := h.now()
-	resp := tokenResponse{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second),
-		Scope: accessScope,
+	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID, "refresh_token", refresh != "")
+	return tokenResponse{
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(h.now()).Round(time.Second) / time.Second),
+		RefreshToken: refresh, Scope: accessScope,
+	}, nil
+}
+
+// newRefresh stores a new refresh token of grant g with scope and returns it.
+func (h *Handler) newRefresh(ctx context.Context, g store.Grant, scope string) (string, *Error) {
+	raw := tokens.NewOpaque()
+	if err := h.Store.PutRefresh(ctx, store.RefreshToken{
+		Hash: tokens.Hash(raw), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
+		CreatedAt: h.now(), ExpiresAt: g.ExpiresAt,
+	}); err != nil {
+		return "", storeError(err)
 	}
-	if refreshScope != "" {
-		resp.RefreshToken = tokens.NewOpaque()
-		if err := h.Store.PutRefresh(r.Context(), store.RefreshToken{
-			Hash: tokens.Hash(resp.RefreshToken), GrantID: g.ID, ClientID: g.ClientID, Scope: refreshScope,
-			CreatedAt: now, ExpiresAt: g.ExpiresAt,
-		}); err != nil {
-			return tokenResponse{}, storeError(err)
-		}
-	}
-	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID, "refresh_token", refreshScope != "")
-	return resp, nil
+	return raw, nil
 }
 
 // narrowScope allows a refresh to ask for fewer scopes, never more

@@ -172,13 +172,19 @@ type Grant struct {
 
 // RefreshToken is one refresh token of a grant's family, stored under its
 // hash. RotatedAt is set when it was exchanged; within the grace window it
-// may be exchanged again, after it reuse revokes the family.
+// may be exchanged again and yields the same successor, after it reuse
+// revokes the family.
 type RefreshToken struct {
 	Hash      string
 	GrantID   string
 	ClientID  string
 	Scope     string
 	RotatedAt time.Time // zero: not yet used
+	// Successor is the refresh token issued when this one was rotated,
+	// sealed (AES-256-GCM) so that an exchange inside the grace window can
+	// return it again instead of minting another; only a hash of the
+	// successor itself is a key.
+	Successor []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	ETag      string

@@ -180,6 +180,7 @@ func encodeRefresh(r store.RefreshToken) ([]byte, error) {
 	p.str("ClientID", r.ClientID)
 	p.str("Scope", r.Scope)
 	p.time("RotatedAt", r.RotatedAt)
+	p.bin("Successor", r.Successor)
 	p.time("CreatedAt", r.CreatedAt)
 	p.time("ExpiresAt", r.ExpiresAt)
 	return p.entity(kindRefresh, r.Hash)
@@ -192,6 +193,7 @@ func decodeRefresh(f *fields) (store.RefreshToken, error) {
 		ClientID:  f.str("ClientID"),
 		Scope:     f.str("Scope"),
 		RotatedAt: f.time("RotatedAt"),
+		Successor: f.bin("Successor"),
 		CreatedAt: f.time("CreatedAt"),
 		ExpiresAt: f.time("ExpiresAt"),
 	}

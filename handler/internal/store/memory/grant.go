@@ -59,6 +59,7 @@ func (s *Store) DeleteGrant(_ context.Context, id string) error {
 func (s *Store) PutRefresh(_ context.Context, r store.RefreshToken) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r = copyRefresh(r)
 	r.ETag = s.nextETag()
 	s.refresh[r.Hash] = r
 	return nil
@@ -67,7 +68,8 @@ func (s *Store) PutRefresh(_ context.Context, r store.RefreshToken) error {
 func (s *Store) GetRefresh(_ context.Context, hash string) (store.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return get(s, s.refresh, hash, func(r store.RefreshToken) time.Time { return r.ExpiresAt })
+	r, err := get(s, s.refresh, hash, func(r store.RefreshToken) time.Time { return r.ExpiresAt })
+	return copyRefresh(r), err
 }
 
 func (s *Store) UpdateRefresh(_ context.Context, r store.RefreshToken) error {
@@ -80,6 +82,7 @@ func (s *Store) UpdateRefresh(_ context.Context, r store.RefreshToken) error {
 	case r.ETag == "" || r.ETag != old.ETag:
 		return store.ErrConflict
 	}
+	r = copyRefresh(r)
 	r.ETag = s.nextETag()
 	s.refresh[r.Hash] = r
 	return nil
@@ -115,8 +118,8 @@ func purge[T any](m map[string]T, now time.Time, expiresAt func(T) time.Time) in
 	return n
 }
 
-// copyClient and copyGrant detach the slices; the other records hold only
-// strings, times and bools, which copy by value.
+// copyClient, copyGrant and copyRefresh detach the slices; the other
+// records hold only strings, times and bools, which copy by value.
 func copyClient(c store.Client) store.Client {
 	c.RedirectURIs = copySlice(c.RedirectURIs)
 	c.GrantTypes = copySlice(c.GrantTypes)
@@ -127,6 +130,11 @@ func copyClient(c store.Client) store.Client {
 func copyGrant(g store.Grant) store.Grant {
 	g.Upstream = copySlice(g.Upstream)
 	return g
+}
+
+func copyRefresh(r store.RefreshToken) store.RefreshToken {
+	r.Successor = copySlice(r.Successor)
+	return r
 }
 
 // copySlice returns nil for an empty slice, as the contract allows and as
