@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +21,13 @@ const authRequestTTL = 10 * time.Minute
 
 // consentTTL is how long a browser's approval of a client is remembered.
 const consentTTL = 30 * 24 * time.Hour
+
+// maxStateLen bounds the client's state, which is stored with the pending
+// request and echoed in the redirect back. Clients send a random value
+// (tens of bytes) or, like vscode.dev's redirect page, a return URL
+// (hundreds); a cap keeps every GET /authorize from storing tens of KB and
+// a redirect from carrying them.
+const maxStateLen = 1024
 
 // Authorize handles GET /authorize (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707).
 // Everything is validated before anything is redirected: until the client
@@ -51,7 +59,7 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	// redirect_uri is always required (every MCP client sends it): /token
 	// then compares it with what it receives, with no implied default.
 	redirectURI := q.Get("redirect_uri")
-	if redirectURI == "" || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
+	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
 		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect URI in this request is not registered for the application.")
 		return
@@ -62,6 +70,12 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	// URI in this browser, errors are shown here instead of being sent
 	// there (RFC 9700 §4.11.2), or /authorize would be an open redirect.
 	state := q.Get("state")
+	if len(state) > maxStateLen {
+		// Not redirected even for an approved client: the state cannot be
+		// echoed, so the client could not match the answer anyway.
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("The application sent a state parameter longer than %d bytes.", maxStateLen))
+		return
+	}
 	consent, approved := h.approvedConsent(r, client.ID, redirectURI)
 	areq, oerr := h.parseAuthorize(q, client, redirectURI)
 	if oerr != nil {
@@ -248,8 +262,13 @@ func withQuery(uri string, v url.Values) string {
 
 // storeError maps a storage failure to the error a client should see.
 func storeError(err error) *Error {
-	if errors.Is(err, store.ErrUnavailable) {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
 		return TemporarilyUnavailable(err)
+	case errors.Is(err, store.ErrTooLarge):
+		// Input is validated against tighter limits first; reaching the
+		// store's limit is still the request's fault, not the server's.
+		return &Error{Code: CodeInvalidRequest, Description: "the request is too large to store", Err: err}
 	}
 	return ServerError(err)
 }

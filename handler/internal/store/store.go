@@ -17,6 +17,11 @@ var (
 	// ErrRedeemed: TakeCode found the code already redeemed. It comes with
 	// the code, so the caller can revoke what the first redemption issued.
 	ErrRedeemed = errors.New("store: already redeemed")
+	// ErrTooLarge: a value is larger than the backend can hold (Table
+	// Storage: 64 KiB per string or binary property). Handlers validate
+	// input against tighter limits first; this is the backstop, answered
+	// as a bad request, not a server error.
+	ErrTooLarge = errors.New("store: value too large")
 	// ErrUnavailable wraps failures of the backing service (timeouts,
 	// connection refused, 5xx); handlers answer 503 temporarily_unavailable.
 	ErrUnavailable = errors.New("store: unavailable")

@@ -9,6 +9,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
 // Partition keys, one per record kind.
@@ -21,8 +23,11 @@ const (
 	kindRefresh = "refresh"
 )
 
-// Property size limits of Table Storage (azure.md §5): 64 KiB per string
-// (UTF-16, so 32K code units) and per binary value.
+// Property size limits of Table Storage: 64 KiB per string (UTF-16, so 32K
+// code units) and per binary value
+// (learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
+// The 1 MiB entity limit cannot be reached: no record has enough
+// properties to get there at 64 KiB each.
 const (
 	maxStringUnits = 32 << 10
 	maxBinary      = 64 << 10
@@ -76,7 +81,7 @@ func (p *props) str(name, v string) {
 		return
 	}
 	if len(v) > maxStringUnits && len(utf16.Encode([]rune(v))) > maxStringUnits {
-		p.fail(fmt.Errorf("aztable: %s is longer than Table Storage's 64 KiB", name))
+		p.fail(fmt.Errorf("%w: aztable: %s is longer than Table Storage's 64 KiB", store.ErrTooLarge, name))
 		return
 	}
 	p.m[name] = v
@@ -100,7 +105,7 @@ func (p *props) bin(name string, v []byte) {
 		return
 	}
 	if len(v) > maxBinary {
-		p.fail(fmt.Errorf("aztable: %s is %d bytes, more than Table Storage's 64 KiB", name, len(v)))
+		p.fail(fmt.Errorf("%w: aztable: %s is %d bytes, more than Table Storage's 64 KiB", store.ErrTooLarge, name, len(v)))
 		return
 	}
 	p.m[name] = aztables.EDMBinary(v)
