@@ -44,6 +44,15 @@ type Store interface {
 	// CreateClient stores a new registration; ErrAlreadyExists if the ID is taken.
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
+	// TouchClient moves a stored registration's ExpiresAt (its idle
+	// expiry) to expiresAt; ErrNotFound if there is no such registration.
+	TouchClient(ctx context.Context, id string, expiresAt time.Time) error
+
+	// Increment adds one to the counter under key and returns the new
+	// count. An absent or expired counter starts at 1 and expires at
+	// expiresAt; a live one keeps its expiry. Concurrent calls each count
+	// once. Used for the registration quota per client address and hour.
+	Increment(ctx context.Context, key string, expiresAt time.Time) (int64, error)
 
 	// PutAuthRequest stores an authorization request between /authorize,
 	// /consent and /callback; its ID is the random upstream `state`.
@@ -93,8 +102,9 @@ type Store interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
 
-// Client is a registered OAuth client (RFC 7591 §2). Registrations made at
-// /register never expire (ExpiresAt zero).
+// Client is a registered OAuth client (RFC 7591 §2). A registration made
+// at /register expires when it has not been used for a while (ExpiresAt,
+// moved forward by TouchClient); a zero ExpiresAt never expires.
 type Client struct {
 	ID                      string
 	SecretHash              string // hex SHA-256 of the client secret; empty for public clients
@@ -108,7 +118,7 @@ type Client struct {
 	ClientURI               string
 	LogoURI                 string
 	CreatedAt               time.Time
-	ExpiresAt               time.Time // zero: never
+	ExpiresAt               time.Time // idle expiry; zero: never
 }
 
 // AuthRequest is an authorization request in flight (DESIGN §4: /authorize →

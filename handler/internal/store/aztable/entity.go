@@ -21,6 +21,7 @@ const (
 	kindCode    = "code"
 	kindGrant   = "grant"
 	kindRefresh = "refresh"
+	kindCounter = "counter"
 )
 
 // Property size limits of Table Storage: 64 KiB per string (UTF-16, so 32K
@@ -120,6 +121,12 @@ func (p *props) time(name string, v time.Time) {
 	}
 }
 
+func (p *props) int64(name string, v int64) {
+	if v != 0 {
+		p.m[name] = aztables.EDMInt64(v)
+	}
+}
+
 func (p *props) bool(name string, v bool) {
 	if v {
 		p.m[name] = true
@@ -171,8 +178,9 @@ func field[T any](f *fields, name string) T {
 	return t
 }
 
-func (f *fields) str(name string) string { return field[string](f, name) }
-func (f *fields) bool(name string) bool  { return field[bool](f, name) }
+func (f *fields) str(name string) string  { return field[string](f, name) }
+func (f *fields) int64(name string) int64 { return int64(field[aztables.EDMInt64](f, name)) }
+func (f *fields) bool(name string) bool   { return field[bool](f, name) }
 
 func (f *fields) time(name string) time.Time {
 	if _, ok := f.m[name]; !ok {

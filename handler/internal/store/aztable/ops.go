@@ -19,6 +19,16 @@ import (
 // when it has expired (no TTL in Table Storage: azure.md §5), or when the
 // row holds a different key (only possible if two keys hashed alike).
 func (s *Store) get(ctx context.Context, kind, key, keyProp string) (*fields, azcore.ETag, error) {
+	f, etag, err := s.getAny(ctx, kind, key, keyProp)
+	if err == nil && s.expired(f.time("ExpiresAt")) {
+		return nil, "", store.ErrNotFound
+	}
+	return f, etag, err
+}
+
+// getAny is get without the expiry check, for writers that replace an
+// expired record in place.
+func (s *Store) getAny(ctx context.Context, kind, key, keyProp string) (*fields, azcore.ETag, error) {
 	var resp aztables.GetEntityResponse
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = s.client.GetEntity(ctx, kind, rowKey(key), nil)
@@ -31,7 +41,7 @@ func (s *Store) get(ctx context.Context, kind, key, keyProp string) (*fields, az
 	if err != nil {
 		return nil, "", err
 	}
-	if f.str(keyProp) != key || s.expired(f.time("ExpiresAt")) {
+	if f.str(keyProp) != key {
 		return nil, "", store.ErrNotFound
 	}
 	return f, resp.ETag, nil

@@ -104,6 +104,7 @@ func (s *Store) DeleteExpired(_ context.Context, now time.Time) (int, error) {
 	n += purge(s.codes, now, func(c store.Code) time.Time { return c.ExpiresAt })
 	n += purge(s.grants, now, func(g store.Grant) time.Time { return g.ExpiresAt })
 	n += purge(s.refresh, now, func(r store.RefreshToken) time.Time { return r.ExpiresAt })
+	n += purge(s.counters, now, func(c counter) time.Time { return c.expiresAt })
 	return n, nil
 }
 

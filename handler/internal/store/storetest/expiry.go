@@ -115,6 +115,9 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 		r := fullRefresh("refresh-"+suffix, g.ID)
 		r.ExpiresAt = exp
 		must(t, "PutRefresh", s.PutRefresh(ctx(t), r))
+		if _, err := s.Increment(ctx(t), "counter-"+suffix, exp); err != nil {
+			t.Fatalf("Increment: %v", err)
+		}
 	}
 	put("old", t0.Add(time.Minute))
 	put("new", t0.Add(time.Hour))
@@ -122,8 +125,8 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 
 	c.Set(t0.Add(2 * time.Minute))
 	n, err = s.DeleteExpired(ctx(t), c.Now())
-	if n != 6 || err != nil {
-		t.Errorf("DeleteExpired = %d, %v; want 6, nil", n, err)
+	if n != 7 || err != nil {
+		t.Errorf("DeleteExpired = %d, %v; want 7, nil", n, err)
 	}
 
 	// Back to t0, when the old records were live: only a real delete hides them.
@@ -145,6 +148,13 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 	}
 	if _, err := s.GetClient(ctx(t), "forever"); err != nil {
 		t.Errorf("GetClient(forever) = %v", err)
+	}
+	// The purged counter starts again; the live one counts on.
+	if n, err := s.Increment(ctx(t), "counter-old", t0.Add(time.Hour)); n != 1 || err != nil {
+		t.Errorf("Increment(purged counter) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.Increment(ctx(t), "counter-new", t0.Add(time.Hour)); n != 2 || err != nil {
+		t.Errorf("Increment(live counter) = %d, %v; want 2", n, err)
 	}
 
 	c.Set(t0.Add(2 * time.Minute))

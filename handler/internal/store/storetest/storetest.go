@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"DeleteGrant", testDeleteGrant},
 		{"Expiry", testExpiry},
 		{"DeleteExpired", testDeleteExpired},
+		{"TouchClient", testTouchClient},
+		{"Increment", testIncrement},
 		{"Keys", testKeys},
 		{"Copies", testCopies},
 	}
