@@ -11,6 +11,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/forwarded"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
@@ -62,7 +63,10 @@ func newProxyMode(cfg config.Config, logger *slog.Logger, httpClient *http.Clien
 		Metadata: oauth.NewCIMDFetcher(oauth.CIMDOptions{}),
 		Upstream: upstream,
 		IDTokens: idTokens,
-		Logger:   logger,
+		ClientAddr: func(r *http.Request) string {
+			return forwarded.ClientAddr(r, cfg.TrustedProxyHops).String()
+		},
+		Logger: logger,
 	}
 	return &proxyMode{
 		oauth: h,
