@@ -131,8 +131,11 @@ func (p *proxyProfiles) Me(ctx context.Context, caller *resource.TokenInfo) (gra
 }
 
 // purgeEvery runs the store's expiry purge in the background (Table
-// Storage has no TTL; DESIGN §6).
+// Storage has no TTL; DESIGN §6). Every instance ticks; the purge lease
+// lets one of them purge per interval, a bounded amount each time (see
+// store.Purger).
 func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger *slog.Logger) {
+	p := store.Purger{Store: st, Holder: tokens.NewOpaque(), Every: every}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -140,10 +143,11 @@ func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			n, err := st.DeleteExpired(ctx, now)
-			if err != nil {
+			n, ran, err := p.Run(ctx, now)
+			switch {
+			case err != nil:
 				logger.Warn("purge of expired state failed", "err", err)
-			} else if n > 0 {
+			case ran && n > 0:
 				logger.Info("purged expired state", "records", n)
 			}
 		}

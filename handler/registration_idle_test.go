@@ -45,7 +45,7 @@ func TestRegistrationsExpireWhenUnused(t *testing.T) {
 	if known() {
 		t.Fatal("a registration unused for 49 hours still works; its idle time is 48 hours")
 	}
-	if n, err := st.DeleteExpired(context.Background(), ts.clock.Now()); err != nil || n == 0 {
+	if n, _, err := st.DeleteExpired(context.Background(), ts.clock.Now(), "", 100); err != nil || n == 0 {
 		t.Fatalf("purge: %d, %v; want the expired registration deleted", n, err)
 	}
 	if _, err := st.GetClient(context.Background(), c.ID); err != store.ErrNotFound {

@@ -97,9 +97,34 @@ type Store interface {
 	// DeleteRefresh deletes one refresh token; a missing one is not an error.
 	DeleteRefresh(ctx context.Context, hash string) error
 
-	// DeleteExpired removes every record whose ExpiresAt is before now and
-	// returns how many it removed.
-	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+	// DeleteExpired removes records whose ExpiresAt is before now, at most
+	// max of them, walking the store from cursor ("" is the start). It
+	// returns how many it removed and the cursor to continue from, "" once
+	// the walk has reached the end. A call does a bounded amount of work
+	// whatever the size of the store (for Table Storage: one query page),
+	// so it may remove fewer than max and still return a cursor; following
+	// the cursors to the end removes every record that expired before now.
+	DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (n int, next string, err error)
+
+	// AcquireLease takes the lease called name for holder until until, if
+	// it is free at now (never taken, lapsed, or holder's own). Another
+	// holder's live lease is ErrConflict, and of racing callers one wins.
+	// The lease keeps its Cursor from holder to holder.
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (Lease, error)
+	// UpdateLease writes l (its Cursor) if l.ETag still matches: ErrConflict
+	// if the lease changed hands or was written since.
+	UpdateLease(ctx context.Context, l Lease) error
+}
+
+// Lease is a claim on a job that one instance at a time may run, such as
+// the purge. It never expires as a record; Until says when the claim lapses.
+type Lease struct {
+	Name   string
+	Holder string
+	Until  time.Time
+	// Cursor is where the job stopped, for the next holder to go on from.
+	Cursor string
+	ETag   string
 }
 
 // Client is a registered OAuth client (RFC 7591 §2). A registration made

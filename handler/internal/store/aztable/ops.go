@@ -132,10 +132,9 @@ func (s *Store) del(ctx context.Context, kind, key string) error {
 }
 
 // deleteWhere deletes every entity filter matches and keep accepts (nil:
-// all), and returns how many it deleted. Each delete carries the ETag the
-// entity was listed with, so one rewritten in between (a renewed consent)
-// survives. Unlike the point operations this may take many requests, so
-// each request gets its own timeout and ctx bounds the whole.
+// all), and returns how many it deleted. Unlike the point operations this
+// may take many requests, so each request gets its own timeout and ctx
+// bounds the whole.
 func (s *Store) deleteWhere(ctx context.Context, filter, sel string, keep func(*fields) bool) (int, error) {
 	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	n := 0
@@ -149,29 +148,42 @@ func (s *Store) deleteWhere(ctx context.Context, filter, sel string, keep func(*
 		if err != nil {
 			return n, mapError(err)
 		}
-		for _, raw := range page.Entities {
-			var e aztables.EDMEntity
-			if err := e.UnmarshalJSON(raw); err != nil {
-				return n, fmt.Errorf("aztable: decode listed entity: %w", err)
-			}
-			if keep != nil && !keep(&fields{m: e.Properties}) {
-				continue
-			}
-			etag := azcore.ETag(e.ETag)
-			if etag == "" {
-				return n, fmt.Errorf("aztable: listed entity %s/%s has no ETag", e.PartitionKey, e.RowKey)
-			}
-			tctx, cancel := s.withTimeout(ctx)
-			_, err := s.client.DeleteEntity(tctx, e.PartitionKey, e.RowKey, &aztables.DeleteEntityOptions{IfMatch: &etag})
-			cancel()
-			switch err = mapError(err); {
-			case err == nil:
-				n++
-			case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
-				// Gone or rewritten since it was listed: not ours to delete.
-			default:
-				return n, err
-			}
+		d, err := s.deleteListed(ctx, page.Entities, keep)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// deleteListed deletes the listed entities keep accepts (nil: all), each
+// with the ETag it was listed with, so one rewritten in between (a renewed
+// consent, a touched registration) survives.
+func (s *Store) deleteListed(ctx context.Context, entities [][]byte, keep func(*fields) bool) (int, error) {
+	n := 0
+	for _, raw := range entities {
+		var e aztables.EDMEntity
+		if err := e.UnmarshalJSON(raw); err != nil {
+			return n, fmt.Errorf("aztable: decode listed entity: %w", err)
+		}
+		if keep != nil && !keep(&fields{m: e.Properties}) {
+			continue
+		}
+		etag := azcore.ETag(e.ETag)
+		if etag == "" {
+			return n, fmt.Errorf("aztable: listed entity %s/%s has no ETag", e.PartitionKey, e.RowKey)
+		}
+		tctx, cancel := s.withTimeout(ctx)
+		_, err := s.client.DeleteEntity(tctx, e.PartitionKey, e.RowKey, &aztables.DeleteEntityOptions{IfMatch: &etag})
+		cancel()
+		switch err = mapError(err); {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+			// Gone or rewritten since it was listed: not ours to delete.
+		default:
+			return n, err
 		}
 	}
 	return n, nil

@@ -28,6 +28,7 @@ type Store struct {
 	grants   map[string]store.Grant
 	refresh  map[string]store.RefreshToken
 	counters map[string]counter
+	leases   map[string]store.Lease
 }
 
 type counter struct {
@@ -55,6 +56,7 @@ func New(opts ...Option) *Store {
 		grants:   map[string]store.Grant{},
 		refresh:  map[string]store.RefreshToken{},
 		counters: map[string]counter{},
+		leases:   map[string]store.Lease{},
 	}
 	for _, o := range opts {
 		o(s)
