@@ -35,36 +35,10 @@ const maxStateLen = 1024
 // §4.1.2.1); after that, errors go back to the client with state and iss.
 func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	for k, v := range q {
-		if len(v) > 1 { // RFC 6749 §3.1: parameters must not repeat
-			errorPage(w, r, http.StatusBadRequest, "invalid_request", "The parameter "+k+" is repeated.")
-			return
-		}
-	}
-	clientID := q.Get("client_id")
-	if clientID == "" {
-		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The request has no client_id.")
+	client, redirectURI, ok := h.authorizeClient(w, r, q)
+	if !ok {
 		return
 	}
-	client, err := h.Client(r.Context(), clientID)
-	switch {
-	case errors.Is(err, store.ErrUnavailable):
-		errorPage(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
-		return
-	case err != nil:
-		h.logger().InfoContext(r.Context(), "authorize: unknown client", "client_id", clientID, "err", err)
-		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
-		return
-	}
-	// redirect_uri is always required (every MCP client sends it): /token
-	// then compares it with what it receives, with no implied default.
-	redirectURI := q.Get("redirect_uri")
-	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
-		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
-		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect URI in this request is not registered for the application.")
-		return
-	}
-
 	// From here on the redirect URI is registered, but anyone can register
 	// any https URI: until the user has approved this client and redirect
 	// URI in this browser, errors are shown here instead of being sent
@@ -97,6 +71,43 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/consent?request="+url.QueryEscape(areq.ID), http.StatusFound)
+}
+
+// authorizeClient checks what must hold before anything may be sent to
+// the client: no repeated parameter (RFC 6749 §3.1), a known client, and a
+// redirect_uri registered for it. Every failure is an HTML page (RFC 6749
+// §4.1.2.1); ok is false once it has answered. redirect_uri is always
+// required (every MCP client sends it): /token then compares it with what
+// it receives, with no implied default.
+func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.Values) (store.Client, string, bool) {
+	for k, v := range q {
+		if len(v) > 1 {
+			errorPage(w, r, http.StatusBadRequest, "invalid_request", "The parameter "+k+" is repeated.")
+			return store.Client{}, "", false
+		}
+	}
+	clientID := q.Get("client_id")
+	if clientID == "" {
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The request has no client_id.")
+		return store.Client{}, "", false
+	}
+	client, err := h.Client(r.Context(), clientID)
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		errorPage(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		return store.Client{}, "", false
+	case err != nil:
+		h.logger().InfoContext(r.Context(), "authorize: unknown client", "client_id", clientID, "err", err)
+		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
+		return store.Client{}, "", false
+	}
+	redirectURI := q.Get("redirect_uri")
+	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
+		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect URI in this request is not registered for the application.")
+		return store.Client{}, "", false
+	}
+	return client, redirectURI, true
 }
 
 // approvedConsent returns this browser's consent record for the client and

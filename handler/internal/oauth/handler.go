@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -101,38 +100,6 @@ func (h *Handler) Client(ctx context.Context, clientID string) (store.Client, er
 	}
 	h.touch(ctx, &c)
 	return c, nil
-}
-
-// touch moves a registration's idle expiry forward now that it is used
-// (sign-in, refresh, revocation), writing at most about once a day per
-// client. A failure only costs the move; the request goes on.
-func (h *Handler) touch(ctx context.Context, c *store.Client) {
-	idle := h.Config.RegistrationIdleTTL
-	if idle <= 0 {
-		return
-	}
-	now := h.now()
-	if !c.ExpiresAt.IsZero() && c.ExpiresAt.Sub(now) > idle-min(24*time.Hour, idle/2) {
-		return
-	}
-	next := now.Add(idle)
-	if err := h.Store.TouchClient(ctx, c.ID, next); err != nil {
-		h.logger().WarnContext(ctx, "registration: could not move its idle expiry", "client_id", c.ID, "err", err)
-		return
-	}
-	c.ExpiresAt = next
-}
-
-// clientAddr is the address registration quotas count against.
-func (h *Handler) clientAddr(r *http.Request) string {
-	if h.ClientAddr != nil {
-		return h.ClientAddr(r)
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // Browser clients (MCP Inspector, claude.ai) call the metadata, JWKS,

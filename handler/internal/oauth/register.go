@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -129,35 +128,6 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) (store.Client
 		return store.Client{}, "", fmt.Errorf("store client: %w", err)
 	}
 	return c, secret, nil
-}
-
-// checkQuota counts a registration against the caller's address for the
-// current hour and refuses it, 429 with Retry-After, over
-// REGISTRATION_QUOTA. Registration needs no credentials, so without a
-// bound one address could fill the store; APIM limits the rate at the
-// edge, but the Function App's own host name is another door. The counter
-// is kept in the store (every instance counts together) under a hash, so
-// no client address is stored.
-func (h *Handler) checkQuota(w http.ResponseWriter, r *http.Request) error {
-	quota := h.Config.RegistrationQuota
-	if quota <= 0 {
-		return nil
-	}
-	now := h.now().UTC()
-	window := now.Truncate(time.Hour)
-	key := tokens.Hash("register\n" + h.clientAddr(r) + "\n" + window.Format(time.RFC3339))
-	n, err := h.Store.Increment(r.Context(), key, window.Add(time.Hour))
-	if err != nil {
-		return storeError(err)
-	}
-	if n <= int64(quota) {
-		return nil
-	}
-	retry := window.Add(time.Hour).Sub(now)
-	w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds()+1)))
-	h.logger().WarnContext(r.Context(), "registration quota exceeded", "registrations_this_hour", n)
-	return &Error{Code: CodeTemporarilyUnavailable, Status: http.StatusTooManyRequests,
-		Description: fmt.Sprintf("too many registrations from this address; try again in %d minutes", int(retry.Minutes())+1)}
 }
 
 // decodeJSONBody reads at most 64 KiB of JSON into v. Any Content-Type is
