@@ -134,6 +134,23 @@ func startStack(t *testing.T, mode string, env ...string) *stack {
 // funchost (function keys enforced) → handler.
 func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []string) *stack {
 	t.Helper()
+	return startStackAPIM(t, mode, envFor, apimOptions{})
+}
+
+// apimOptions change the APIM stand-in's deployment, to break it on purpose
+// (the doctor's tests).
+type apimOptions struct {
+	// infraDir replaces ../infra: a copy with an operation or a policy
+	// taken out.
+	infraDir string
+	// namedValues adjusts the named values after they are derived from the
+	// app settings, e.g. a stale function-host-key.
+	namedValues func(map[string]string)
+}
+
+// startStackAPIM is startStackWith with the APIM stand-in deployed as o says.
+func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []string, o apimOptions) *stack {
+	t.Helper()
 	handlerExe, emuExe := binaries(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -175,7 +192,14 @@ func startStackWith(t *testing.T, mode string, envFor func(emulatorProc) []strin
 			t.Logf("handler output:\n%s", logs.String())
 		}
 	})
-	startAPIM(t, addr, mode, apimNamedValues(vars, key), h.URL(), emu.CAFile, &logs)
+	nv := apimNamedValues(vars, key)
+	if o.namedValues != nil {
+		o.namedValues(nv)
+	}
+	if o.infraDir == "" {
+		o.infraDir = "../infra"
+	}
+	startAPIM(t, addr, mode, o.infraDir, nv, h.URL(), emu.CAFile, &logs)
 	return &stack{BaseURL: base, HostURL: h.URL(), Emu: emu, host: h, FunctionKey: key}
 }
 
@@ -209,7 +233,7 @@ func apimNamedValues(vars []string, functionKey string) map[string]string {
 
 // startAPIM serves the APIM stand-in on addr in front of backend. It
 // fetches openid-config documents trusting the emulator's certificate.
-func startAPIM(t *testing.T, addr, mode string, namedValues map[string]string, backend, caFile string, logs io.Writer) {
+func startAPIM(t *testing.T, addr, mode, infraDir string, namedValues map[string]string, backend, caFile string, logs io.Writer) {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -218,7 +242,7 @@ func startAPIM(t *testing.T, addr, mode string, namedValues map[string]string, b
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	g, err := apimemu.New(apimemu.Config{
-		InfraDir:    "../infra",
+		InfraDir:    infraDir,
 		AuthMode:    mode,
 		NamedValues: namedValues,
 		Backends:    map[string]string{"function-app": backend},

@@ -219,13 +219,15 @@ func TestRoutingAndKeys(t *testing.T) {
 		if tt.header != nil {
 			req.Header.Set(tt.header[0], tt.header[1])
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, body := do(t, req)
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s %s %v = %d, want %d", tt.method, tt.path, tt.header, resp.StatusCode, tt.want)
+		}
+		// The host's own refusals are ASP.NET Core's UnauthorizedResult and
+		// NotFoundResult: the status alone, no body, no challenge.
+		if tt.want != 418 && (body != "" || resp.Header.Get("WWW-Authenticate") != "" || resp.Header.Get("Content-Type") != "") {
+			t.Errorf("%s %s: body %q, WWW-Authenticate %q, Content-Type %q; want the bare status",
+				tt.method, tt.path, body, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Content-Type"))
 		}
 	}
 }

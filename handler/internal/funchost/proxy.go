@@ -62,11 +62,15 @@ func (h *Host) handler() http.Handler {
 		route, ok := h.app.Match(r.Method, r.URL.Path)
 		if !ok {
 			// No trigger, or a trigger without this method: the host's
-			// router finds nothing and answers 404.
-			http.NotFound(w, r)
+			// router finds nothing and answers a bare 404 (NotFoundResult,
+			// no body), which is how the doctor tells it from API
+			// Management's JSON 404 and the handler's.
+			w.WriteHeader(http.StatusNotFound)
 			return
 		}
 		if route.AuthLevel != "anonymous" && len(h.opts.Keys) > 0 && !h.keyOK(r) {
+			// FunctionInvocationMiddleware: UnauthorizedResult, a bare 401
+			// without WWW-Authenticate.
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
