@@ -36,6 +36,7 @@ func TestConsentPageInBrowser(t *testing.T) {
 		"AUTHORIZE_URL="+authURL("browser-approve"),
 		"AUTHORIZE_URL_DENY="+authURL("browser-deny"),
 		"REDIRECT_URI="+redirectURI,
+		"EMULATOR_URL="+st.Emu.BaseURL,
 		"EMULATOR_SPKI="+spkiPin(t, st.Emu.CAFile),
 		"ARTIFACTS_DIR="+filepath.Join(artifacts, "consent"),
 	)

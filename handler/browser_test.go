@@ -46,7 +46,21 @@ func registerClient(t *testing.T, st *stack, redirectURI string) oauthClient {
 
 func registerClientNamed(t *testing.T, st *stack, redirectURI, name string) oauthClient {
 	t.Helper()
-	body := fmt.Sprintf(`{"client_name":%q,"redirect_uris":[%q],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"application_type":"native"}`, name, redirectURI)
+	return registerClientWith(t, st, redirectURI, fmt.Sprintf(`{"client_name":%q,"redirect_uris":[%q],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"application_type":"native"}`, name, redirectURI))
+}
+
+// registerClientURIs registers one client with several redirect URIs; the
+// first is the one it uses.
+func registerClientURIs(t *testing.T, st *stack, redirectURIs ...string) oauthClient {
+	t.Helper()
+	uris, _ := json.Marshal(redirectURIs)
+	return registerClientWith(t, st, redirectURIs[0], `{"client_name":"Flow Test Client","redirect_uris":`+string(uris)+`,"token_endpoint_auth_method":"none","application_type":"native"}`)
+}
+
+// registerClientWith posts body to /register and returns the client, which
+// will use redirectURI.
+func registerClientWith(t *testing.T, st *stack, redirectURI, body string) oauthClient {
+	t.Helper()
 	resp, err := http.Post(st.BaseURL+"/register", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -39,8 +39,12 @@ func TestClientIDMetadataDocumentFlow(t *testing.T) {
 		t.Fatalf("authorize: %d %s", resp.StatusCode, page)
 	}
 	_, consent := b.get(ts.BaseURL + resp.Header.Get("Location"))
-	if !strings.Contains(consent, "Metadata Document Client") || strings.Contains(consent, "not verified") {
-		t.Errorf("consent page should name the document's client without the unverified-name warning")
+	// The document's host is what the page vouches for; its name is the
+	// app's own claim (issue 8 item 2).
+	docHost := strings.TrimPrefix(doc.URL, "https://")
+	if !strings.Contains(consent, "Allow the app at <strong id=\"client-host\">"+docHost+"</strong>") ||
+		!strings.Contains(consent, "is the name given by the app at "+docHost+", not verified") {
+		t.Errorf("consent page should name the app by its document's host %s and its name as unverified", docHost)
 	}
 	q := b.authorize(c, c.authorizeURL(ts.stack, nil), "AlexW@contoso.example")
 	tok := c.redeem(t, ts.stack, q.Get("code"))

@@ -20,10 +20,11 @@ func TestMCPGoOAuthClient(t *testing.T) {
 	defer cancel()
 
 	const redirectURI = "http://127.0.0.1:8085/oauth/callback"
+	tokens := client.NewMemoryTokenStore()
 	c, err := client.NewOAuthStreamableHttpClient(st.BaseURL+"/mcp", client.OAuthConfig{
 		RedirectURI: redirectURI,
-		Scopes:      []string{"mcp:tools"},
-		TokenStore:  client.NewMemoryTokenStore(),
+		Scopes:      []string{"mcp:tools"}, // the challenge's scope: no offline_access
+		TokenStore:  tokens,
 		PKCEEnabled: true,
 	})
 	if err != nil {
@@ -73,5 +74,25 @@ func TestMCPGoOAuthClient(t *testing.T) {
 	callTool(t, ctx, c, "whoami", &me)
 	if me.DisplayName != "Alex Wilber" || me.Department != "Marketing" {
 		t.Fatalf("whoami = %+v", me)
+	}
+
+	// An hour later the access token has expired. The client must renew it
+	// with its refresh token, not send the user back to sign in (issue 8
+	// item 4): it registered for the refresh_token grant, and the server
+	// issues refresh tokens on that, not on offline_access, which the
+	// challenge does not name.
+	before, err := tokens.GetToken(ctx)
+	if err != nil || before.RefreshToken == "" {
+		t.Fatalf("token after sign-in: %+v, %v; want a refresh token", before, err)
+	}
+	expired := *before
+	expired.ExpiresAt = time.Now().Add(-time.Minute)
+	if err := tokens.SaveToken(ctx, &expired); err != nil {
+		t.Fatal(err)
+	}
+	callTool(t, ctx, c, "whoami", &me)
+	after, err := tokens.GetToken(ctx)
+	if err != nil || after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || after.RefreshToken == "" {
+		t.Fatalf("after expiry: %v; want a refreshed access token and a rotated refresh token", err)
 	}
 }

@@ -48,6 +48,22 @@ func TestTokenEndpointNegative(t *testing.T) {
 			}
 			return c.redeem(t, st, code)
 		}, "invalid_grant", 400},
+		{"replayed code revokes what the first use issued", func(t *testing.T) tokenResp {
+			// RFC 6749 §4.1.2: a code used twice was stolen by one of the
+			// two; the tokens of the first redemption are revoked.
+			c, code := signedIn(t, ts)
+			first := c.redeem(t, st, code)
+			if first.Status != 200 || first.RefreshToken == "" {
+				t.Fatalf("first redemption: %+v", first)
+			}
+			if r := c.redeem(t, st, code); r.Error != "invalid_grant" {
+				t.Fatalf("replay: %+v", r)
+			}
+			if code := mcpStatus(t, st, first.AccessToken); code != 401 {
+				t.Errorf("/mcp with the first redemption's access token = %d, want 401", code)
+			}
+			return c.refresh(t, st, first.RefreshToken)
+		}, "invalid_grant", 400},
 		{"wrong code_verifier", func(t *testing.T) tokenResp {
 			c, code := signedIn(t, ts)
 			c.Verifier = strings.Repeat("w", 43)
@@ -115,23 +131,6 @@ func TestTokenEndpointNegative(t *testing.T) {
 	}
 }
 
-// Parallel refreshes from one client within the grace window all succeed
-// (claude.ai refreshes from several processes at once).
-func TestRefreshWithinGraceWindow(t *testing.T) {
-	ts := newTestServer(t, nil)
-	c, code := signedIn(t, ts)
-	first := c.redeem(t, ts.stack, code)
-	a := c.refresh(t, ts.stack, first.RefreshToken)
-	ts.clock.Advance(30 * time.Second)
-	b := c.refresh(t, ts.stack, first.RefreshToken)
-	if a.Status != 200 || b.Status != 200 || a.RefreshToken == b.RefreshToken {
-		t.Fatalf("refreshes within grace: %+v / %+v", a, b)
-	}
-	if code := mcpStatus(t, ts.stack, b.AccessToken); code != 200 {
-		t.Fatalf("/mcp after grace refresh = %d", code)
-	}
-}
-
 func TestAuthorizeNegative(t *testing.T) {
 	ts := newTestServer(t, nil)
 	st := ts.stack
@@ -184,8 +183,7 @@ func TestAuthorizeNegative(t *testing.T) {
 		}
 	})
 
-	// After: the error goes back to the client with state and iss.
-	redirectCases := []struct {
+	errorCases := []struct {
 		name      string
 		extra     url.Values
 		wantError string
@@ -198,13 +196,36 @@ func TestAuthorizeNegative(t *testing.T) {
 		{"unknown scope", url.Values{"scope": {"mcp:tools admin"}}, "invalid_scope"},
 		{"implicit flow", url.Values{"response_type": {"token"}}, "unsupported_response_type"},
 	}
-	for _, tt := range redirectCases {
-		t.Run("redirect/"+tt.name, func(t *testing.T) {
-			resp, err := hc.Get(c.authorizeURL(st, tt.extra))
+
+	// Anyone can register any https redirect URI, so an error response to
+	// a client nobody vouches for is an open redirect (RFC 9700 §4.11.2):
+	// until the user has approved that client and redirect URI in this
+	// browser, errors are shown, not sent.
+	evil := registerClient(t, st, "https://evil.example/landing")
+	for _, tt := range errorCases {
+		t.Run("unapproved client gets a page/"+tt.name, func(t *testing.T) {
+			resp, err := hc.Get(evil.authorizeURL(st, tt.extra))
 			if err != nil {
 				t.Fatal(err)
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode != 400 || resp.Header.Get("Location") != "" || !strings.Contains(string(body), tt.wantError) {
+				t.Fatalf("status %d Location %q, want 400, no redirect, a page naming %s", resp.StatusCode, resp.Header.Get("Location"), tt.wantError)
+			}
+		})
+	}
+
+	// After the user approved the client and redirect URI in this browser,
+	// errors go back to the client with state and iss (RFC 6749 §4.1.2.1,
+	// RFC 9207).
+	approved := newBrowser(t, st)
+	if q := approved.authorize(c, c.authorizeURL(st, nil), "AdeleV@contoso.example"); q.Get("code") == "" {
+		t.Fatalf("sign-in: %v", q)
+	}
+	for _, tt := range errorCases {
+		t.Run("approved client gets a redirect/"+tt.name, func(t *testing.T) {
+			resp, _ := approved.get(c.authorizeURL(st, tt.extra))
 			loc, err := resp.Location()
 			if resp.StatusCode != 302 || err != nil || !strings.HasPrefix(loc.String(), c.RedirectURI+"?") {
 				t.Fatalf("status %d Location %v", resp.StatusCode, loc)
@@ -215,6 +236,20 @@ func TestAuthorizeNegative(t *testing.T) {
 			}
 		})
 	}
+	// The approval is for that redirect URI: another one registered for
+	// the same client is not vouched for.
+	t.Run("approval is per redirect URI", func(t *testing.T) {
+		two := registerClientURIs(t, st, "http://127.0.0.1:53682/callback", "https://evil.example/landing")
+		if q := approved.authorize(two, two.authorizeURL(st, nil), "AdeleV@contoso.example"); q.Get("code") == "" {
+			t.Fatalf("sign-in: %v", q)
+		}
+		other := two
+		other.RedirectURI = "https://evil.example/landing"
+		resp, _ := approved.get(other.authorizeURL(st, url.Values{"response_type": {"token"}}))
+		if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+			t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
 }
 
 // TestMCPRejectsForeignTokens: /mcp in mode proxy accepts only our own

@@ -11,6 +11,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/forwarded"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -61,7 +62,10 @@ func newProxyMode(cfg config.Config, logger *slog.Logger, httpClient *http.Clien
 		Metadata: oauth.NewCIMDFetcher(oauth.CIMDOptions{}),
 		Upstream: upstream,
 		IDTokens: idTokens,
-		Logger:   logger,
+		ClientAddr: func(r *http.Request) string {
+			return forwarded.ClientAddr(r, cfg.TrustedProxyHops).String()
+		},
+		Logger: logger,
 	}
 	return &proxyMode{
 		oauth: h,
@@ -111,8 +115,11 @@ func (pm *proxyMode) userAssertion(ctx context.Context, caller *resource.TokenIn
 }
 
 // purgeEvery runs the store's expiry purge in the background (Table
-// Storage has no TTL; DESIGN §6).
+// Storage has no TTL; DESIGN §6). Every instance ticks; the purge lease
+// lets one of them purge per interval, a bounded amount each time (see
+// store.Purger).
 func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger *slog.Logger) {
+	p := store.Purger{Store: st, Holder: tokens.NewOpaque(), Every: every}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -120,10 +127,11 @@ func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			n, err := st.DeleteExpired(ctx, now)
-			if err != nil {
+			n, ran, err := p.Run(ctx, now)
+			switch {
+			case err != nil:
 				logger.Warn("purge of expired state failed", "err", err)
-			} else if n > 0 {
+			case ran && n > 0:
 				logger.Info("purged expired state", "records", n)
 			}
 		}

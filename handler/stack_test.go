@@ -170,6 +170,10 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 		"GRAPH_BASE_URL=" + emu.BaseURL,
 		"UPSTREAM_CA_FILE=" + emu.CAFile,
 		"LOG_LEVEL=debug",
+		// As in Azure: the APIM stand-in appends the client's address to
+		// X-Forwarded-For, funchost (as the platform's front end) the
+		// stand-in's.
+		"TRUSTED_PROXY_HOPS=2",
 	}, env...)
 	key := randomKey(t)
 	logs := &syncBuffer{}

@@ -92,7 +92,9 @@ if [ "${DEV_VIA_APIM:-}" = 1 ]; then
   mkdir -p "$state/app"
   bash scripts/build.sh "$state/app" >/dev/null
   key=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-  env "${env_vars[@]}" "$state/funchost" -app-dir "$state/app" -addr "127.0.0.1:$DEV_HOST_PORT" -key "$key" \
+  # Two proxies append to X-Forwarded-For, as in Azure: the APIM stand-in
+  # (the client) and funchost (the stand-in), so the client is 2 from the right.
+  env "${env_vars[@]}" TRUSTED_PROXY_HOPS=2 "$state/funchost" -app-dir "$state/app" -addr "127.0.0.1:$DEV_HOST_PORT" -key "$key" \
     >"$state/funchost.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do grep -q "listening on" "$state/funchost.out" 2>/dev/null && break; sleep 0.1; done

@@ -113,5 +113,25 @@ try {
 }
 await client.close();
 
+// An hour later the access token has expired (the server answers 401). The
+// SDK must renew it with its refresh token instead of sending the user back
+// to sign in. It asked only for the challenge's scope (no offline_access):
+// the server issues refresh tokens to clients registered for the grant.
+const before = provider.store.tokens;
+check('the SDK asked for the challenge scope and still got a refresh token',
+  authURL.searchParams.get('scope') === 'mcp:tools' && !!before.refresh_token, `scope ${authURL.searchParams.get('scope')}`);
+provider.store.tokens = { ...before, access_token: 'an-expired-access-token' };
+provider.authorizationUrl = undefined;
+transport = new StreamableHTTPClientTransport(mcpURL, { authProvider: provider });
+client = new Client({ name: 'ts-sdk-test', version: '1.0.0' });
+await client.connect(transport);
+const me2 = await client.callTool({ name: 'whoami', arguments: {} });
+const after = provider.store.tokens;
+check('after the access token expired the SDK refreshed it, with no new sign-in',
+  !me2.isError && provider.authorizationUrl === undefined && after.access_token !== 'an-expired-access-token' &&
+  !!after.refresh_token && after.refresh_token !== before.refresh_token,
+  JSON.stringify({ isError: me2.isError, newSignIn: !!provider.authorizationUrl, rotated: after.refresh_token !== before.refresh_token }));
+await client.close();
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

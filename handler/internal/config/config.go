@@ -100,13 +100,22 @@ type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 	AuthCodeTTL     time.Duration
-	ResourceName    string
-	MCPScope        string // the scope our AS issues for /mcp in mode proxy
-	LogLevel        string
-	LogJSON         bool
-	Port            int
-	BehindHost      bool // requests arrive through the Functions host's forwarder
-	InAzure         bool
+	// RegistrationIdleTTL: a dynamic registration unused for this long
+	// expires and is purged.
+	RegistrationIdleTTL time.Duration
+	// RegistrationQuota is how many registrations one client address may
+	// make per hour; 0 means no quota.
+	RegistrationQuota int
+	// TrustedProxyHops is how many proxies in front of the handler append
+	// the caller's address to X-Forwarded-For (see package forwarded).
+	TrustedProxyHops int
+	ResourceName     string
+	MCPScope         string // the scope our AS issues for /mcp in mode proxy
+	LogLevel         string
+	LogJSON          bool
+	Port             int
+	BehindHost       bool // requests arrive through the Functions host's forwarder
+	InAzure          bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -289,6 +298,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.AccessTokenTTL = duration(get, bad, EnvAccessTokenTTL, time.Hour, 5*time.Minute, 24*time.Hour)
 	c.RefreshTokenTTL = duration(get, bad, EnvRefreshTokenTTL, 30*24*time.Hour, time.Hour, 365*24*time.Hour)
 	c.AuthCodeTTL = duration(get, bad, EnvAuthCodeTTL, 5*time.Minute, time.Minute, 10*time.Minute)
+	loadAbuseLimits(&c, get, bad)
 
 	c.ResourceName = get(EnvResourceName, "MCP server on Azure Functions")
 	c.MCPScope = get(EnvMCPScope, "mcp:tools")
@@ -369,8 +379,8 @@ func Settings() []string {
 		EnvAPIScope, EnvClientSecret, EnvManagedIdentityID, EnvGraphBaseURL, EnvToolScopes,
 		EnvUpstreamCAFile, EnvTableEndpoint, EnvTableConnString, EnvTableName, EnvSigningKey,
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
-		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat,
-		EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
+		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
 	}
 }
 

@@ -44,6 +44,7 @@ func TestLoadDefaults(t *testing.T) {
 		},
 		TableName:      "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
+		RegistrationIdleTTL: 30 * 24 * time.Hour, RegistrationQuota: 60,
 		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
 	}
 	if d := cmp.Diff(want, c); d != "" {
@@ -112,6 +113,8 @@ func TestLoadErrors(t *testing.T) {
 		{"previous key without current", localEnv(map[string]string{EnvSigningKeyPrevious: "x", EnvSealingKeyPrevious: "y"}), []string{EnvSigningKeyPrevious, EnvSealingKeyPrevious}},
 		{"missing CA file", localEnv(map[string]string{EnvUpstreamCAFile: "/nonexistent/ca.pem"}), []string{EnvUpstreamCAFile}},
 		{"scope with space", localEnv(map[string]string{EnvMCPScope: "a b"}), []string{EnvMCPScope}},
+		{"registrations idle shorter than grants", localEnv(map[string]string{EnvRefreshTokenTTL: "2160h", EnvRegistrationIdleTTL: "720h"}), []string{EnvRegistrationIdleTTL + ": 720h0m0s is shorter than " + EnvRefreshTokenTTL}},
+		{"bad quota and hops", localEnv(map[string]string{EnvRegistrationQuota: "-1", EnvTrustedProxyHops: "many"}), []string{EnvRegistrationQuota, EnvTrustedProxyHops}},
 		{"secret in Azure", merge(localEnv(nil), azure, map[string]string{EnvPublicBaseURL: "https://x.azure-api.net"}), []string{EnvClientSecret + ": must not be set in Azure", EnvManagedIdentityID + ": required in Azure"}},
 		{"azure proxy needs storage and keys", merge(azure, map[string]string{EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client, EnvAuthMode: "proxy"}),
 			[]string{EnvPublicBaseURL + ": required in Azure", EnvTableEndpoint, EnvSigningKey, EnvSealingKey}},
@@ -168,4 +171,39 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestAbuseLimits: the registration idle time follows REFRESH_TOKEN_TTL
+// when that is longer, and the trusted proxy count follows where the
+// handler runs.
+func TestAbuseLimits(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		idle  time.Duration
+		quota int
+		hops  int
+	}{
+		{"defaults, run directly", nil, 30 * 24 * time.Hour, 60, 0},
+		{"idle follows a longer refresh lifetime", map[string]string{EnvRefreshTokenTTL: "2160h"}, 90 * 24 * time.Hour, 60, 0},
+		{"behind the host locally", map[string]string{EnvPort: "4000"}, 30 * 24 * time.Hour, 60, 1},
+		{"behind the host in Azure: APIM and the front end", map[string]string{EnvPort: "4000", "WEBSITE_INSTANCE_ID": "i"}, 30 * 24 * time.Hour, 60, 2},
+		{"set explicitly", map[string]string{EnvRegistrationIdleTTL: "1000h", EnvRegistrationQuota: "0", EnvTrustedProxyHops: "3"}, 1000 * time.Hour, 0, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := localEnv(tt.env)
+			if e["WEBSITE_INSTANCE_ID"] != "" {
+				e = merge(e, map[string]string{EnvClientSecret: "", EnvManagedIdentityID: client, EnvPublicBaseURL: "https://x.azure-api.net",
+					EnvTableEndpoint: "https://a.table.core.windows.net", EnvSigningKey: "k", EnvSealingKey: "k"})
+			}
+			c, err := Load(env(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RegistrationIdleTTL != tt.idle || c.RegistrationQuota != tt.quota || c.TrustedProxyHops != tt.hops {
+				t.Errorf("idle %s quota %d hops %d, want %s %d %d", c.RegistrationIdleTTL, c.RegistrationQuota, c.TrustedProxyHops, tt.idle, tt.quota, tt.hops)
+			}
+		})
+	}
 }

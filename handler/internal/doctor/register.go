@@ -42,5 +42,5 @@ func (d *Doctor) checkRegistration(ctx context.Context) {
 		return
 	}
 	d.reg = &reg
-	d.rep.Add(Result{Name: name, Status: Pass, Detail: "created a throwaway client registration " + reg.ClientID + " (redirect " + loopbackRedirect + "; it stays registered and grants nothing by itself)"})
+	d.rep.Add(Result{Name: name, Status: Pass, Detail: "created a throwaway client registration " + reg.ClientID + " (redirect " + loopbackRedirect + "; it grants nothing by itself and expires unused after REGISTRATION_IDLE_TTL)"})
 }

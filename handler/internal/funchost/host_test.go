@@ -123,15 +123,18 @@ func TestProxyKeepsPathQueryAndHost(t *testing.T) {
 			return // readiness ping
 		}
 		ids <- r.Header.Get("x-ms-invocation-id")
-		fmt.Fprintf(w, "%s %s?%s host=%s xfh=%s xfp=%s xff=%t",
+		fmt.Fprintf(w, "%s %s?%s host=%s xfh=%s xfp=%s xff=%s",
 			r.Method, r.URL.Path, r.URL.RawQuery, r.Host,
-			r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-For") != "")
+			r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-For"))
 	}))
 	req, _ := http.NewRequest(http.MethodGet, h.URL()+"/.well-known/oauth-protected-resource/mcp?a=1&b=%2F", nil)
 	req.Host = "mcp.example.com"
 	req.Header.Set("x-ms-invocation-id", "client-sent")
+	// The entry a proxy before it (API Management) wrote is kept and the
+	// caller's address appended, as the platform's front end does.
+	req.Header.Set("X-Forwarded-For", "198.51.100.4")
 	_, body := do(t, req)
-	want := "GET /.well-known/oauth-protected-resource/mcp?a=1&b=%2F host=mcp.example.com xfh=mcp.example.com xfp=http xff=true"
+	want := "GET /.well-known/oauth-protected-resource/mcp?a=1&b=%2F host=mcp.example.com xfh=mcp.example.com xfp=http xff=198.51.100.4, 127.0.0.1"
 	if body != want {
 		t.Errorf("backend saw\n %s\nwant\n %s", body, want)
 	}

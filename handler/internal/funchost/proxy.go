@@ -27,8 +27,15 @@ func (h *Host) handler() http.Handler {
 			// copies the client's Host header, so restore it.
 			pr.SetURL(h.backend)
 			pr.Out.Host = pr.In.Host
-			// In Azure the front end adds these before the host sees the
-			// request and YARP passes them on; emulate that here.
+			// In Azure the platform's front end adds these before the host
+			// sees the request, and the host's YARP forwarder passes them
+			// on (HttpTransformer.Default adds none of its own); emulate the
+			// front end here. It appends the caller's address to the
+			// X-Forwarded-For it received, keeping the entries of proxies
+			// before it (API Management's), as every proxy in a chain does;
+			// Rewrite starts from a request without X-Forwarded-*, so copy
+			// the incoming header first.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			pr.SetXForwarded()
 			pr.Out.Header.Set(invocationHeader, newInvocationID())
 		},

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,63 +22,123 @@ const authRequestTTL = 10 * time.Minute
 // consentTTL is how long a browser's approval of a client is remembered.
 const consentTTL = 30 * 24 * time.Hour
 
+// maxStateLen bounds the client's state, which is stored with the pending
+// request and echoed in the redirect back. Clients send a random value
+// (tens of bytes) or, like vscode.dev's redirect page, a return URL
+// (hundreds); a cap keeps every GET /authorize from storing tens of KB and
+// a redirect from carrying them.
+const maxStateLen = 1024
+
 // Authorize handles GET /authorize (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707).
 // Everything is validated before anything is redirected: until the client
 // and redirect URI are known good, errors are an HTML page (RFC 6749
 // §4.1.2.1); after that, errors go back to the client with state and iss.
 func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	client, redirectURI, ok := h.authorizeClient(w, r, q)
+	if !ok {
+		return
+	}
+	// From here on the redirect URI is registered, but anyone can register
+	// any https URI: until the user has approved this client and redirect
+	// URI in this browser, errors are shown here instead of being sent
+	// there (RFC 9700 §4.11.2), or /authorize would be an open redirect.
+	state := q.Get("state")
+	if len(state) > maxStateLen {
+		// Not redirected even for an approved client: the state cannot be
+		// echoed, so the client could not match the answer anyway.
+		errorPage(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("The application sent a state parameter longer than %d bytes.", maxStateLen))
+		return
+	}
+	consent, approved := h.approvedConsent(r, client.ID, redirectURI)
+	areq, oerr := h.parseAuthorize(q, client, redirectURI)
+	if oerr != nil {
+		h.authorizeError(w, r, approved, redirectURI, state, oerr)
+		return
+	}
+	// A browser that already approved this client and redirect URI for at
+	// least this scope is not asked again; a wider scope is asked for.
+	if approved && scopeCovers(consent.Scope, areq.Scope) {
+		h.approve(w, r, areq)
+		return
+	}
+	// The request id travels in the consent page's URL, where it can leak;
+	// binding the request to this browser's flow cookie makes a leaked id
+	// useless to any other browser (checked at GET and POST /consent).
+	areq.BrowserBindingHash = tokens.Hash(h.flowCookie(w, r))
+	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
+		h.authorizeError(w, r, approved, redirectURI, state, storeError(err))
+		return
+	}
+	http.Redirect(w, r, "/consent?request="+url.QueryEscape(areq.ID), http.StatusFound)
+}
+
+// authorizeClient checks what must hold before anything may be sent to
+// the client: no repeated parameter (RFC 6749 §3.1), a known client, and a
+// redirect_uri registered for it. Every failure is an HTML page (RFC 6749
+// §4.1.2.1); ok is false once it has answered. redirect_uri is always
+// required (every MCP client sends it): /token then compares it with what
+// it receives, with no implied default.
+func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.Values) (store.Client, string, bool) {
 	for k, v := range q {
-		if len(v) > 1 { // RFC 6749 §3.1: parameters must not repeat
+		if len(v) > 1 {
 			errorPage(w, r, http.StatusBadRequest, "invalid_request", "The parameter "+k+" is repeated.")
-			return
+			return store.Client{}, "", false
 		}
 	}
 	clientID := q.Get("client_id")
 	if clientID == "" {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The request has no client_id.")
-		return
+		return store.Client{}, "", false
 	}
 	client, err := h.Client(r.Context(), clientID)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		errorPage(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
-		return
+		return store.Client{}, "", false
 	case err != nil:
 		h.logger().InfoContext(r.Context(), "authorize: unknown client", "client_id", clientID, "err", err)
 		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
-		return
+		return store.Client{}, "", false
 	}
-	// redirect_uri is always required (every MCP client sends it): /token
-	// then compares it with what it receives, with no implied default.
 	redirectURI := q.Get("redirect_uri")
-	if redirectURI == "" || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
+	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
 		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect URI in this request is not registered for the application.")
-		return
+		return store.Client{}, "", false
 	}
+	return client, redirectURI, true
+}
 
-	// From here on the redirect URI is trusted.
-	state := q.Get("state")
-	areq, oerr := h.parseAuthorize(q, client, redirectURI)
-	if oerr != nil {
-		h.redirectError(w, r, redirectURI, state, oerr)
+// approvedConsent returns this browser's consent record for the client and
+// redirect URI, if the user gave one.
+func (h *Handler) approvedConsent(r *http.Request, clientID, redirectURI string) (store.Consent, bool) {
+	b := h.cookie(r, cookieBrowser)
+	if b == "" {
+		return store.Consent{}, false
+	}
+	c, err := h.Store.GetConsent(r.Context(), consentKey(b, clientID, redirectURI))
+	return c, err == nil
+}
+
+// authorizeError answers an invalid authorization request whose client and
+// redirect URI are registered: back to the client if the user approved it
+// in this browser, as an HTML page otherwise (RFC 9700 §4.11.2: a server
+// may inform the user instead of redirecting to a URI it does not trust).
+func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, approved bool, redirectURI, state string, e *Error) {
+	if approved {
+		h.redirectError(w, r, redirectURI, state, e)
 		return
 	}
-	// A browser that already approved this client and redirect URI is not
-	// asked again.
-	if b := h.cookie(r, cookieBrowser); b != "" {
-		_, err := h.Store.GetConsent(r.Context(), consentKey(b, client.ID, redirectURI))
-		if err == nil {
-			h.approve(w, r, areq)
-			return
-		}
+	if e.Err != nil || e.StatusCode() >= 500 {
+		h.logger().WarnContext(r.Context(), "authorize: error", "code", e.Code, "err", e)
 	}
-	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
-		h.redirectError(w, r, redirectURI, state, storeError(err))
+	if status := e.StatusCode(); status >= 500 {
+		errorPage(w, r, status, e.Code, "The sign-in service is temporarily unavailable. Please try again in a moment.")
 		return
 	}
-	http.Redirect(w, r, "/consent?request="+url.QueryEscape(areq.ID), http.StatusFound)
+	errorPage(w, r, http.StatusBadRequest, e.Code, "The application sent a sign-in request this server cannot accept: "+
+		sanitizeDescription(e.Description)+". You have not approved this application in this browser yet, so you are not sent back to it.")
 }
 
 // parseAuthorize validates the parameters that may be answered with a
@@ -99,7 +160,7 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 	if resource != "" && !h.resourceMatches(resource) {
 		return store.AuthRequest{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
 	}
-	scope, oerr := h.checkScope(q.Get("scope"))
+	scope, oerr := h.checkScope(q.Get("scope"), client)
 	if oerr != nil {
 		return store.AuthRequest{}, oerr
 	}
@@ -119,24 +180,54 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 	}, nil
 }
 
-// checkScope accepts our MCP scope and offline_access; no scope means the
-// MCP scope (MCP: clients without a challenge scope may omit it).
-func (h *Handler) checkScope(raw string) (string, *Error) {
-	fields := strings.Fields(raw)
-	if len(fields) == 0 {
-		return h.Config.MCPScope, nil
-	}
-	allowed := []string{h.Config.MCPScope, "offline_access"}
-	for _, s := range fields {
+// scopeOffline is the OpenID Connect scope for refresh tokens. Here it
+// stands for "stay signed in", which the consent page states.
+const scopeOffline = "offline_access"
+
+// checkScope returns the scope a request is granted: our MCP scope
+// (always: MCP clients without a challenge scope may omit scope) and
+// offline_access exactly when the client is registered for the
+// refresh_token grant. Whether a refresh token is issued is the
+// authorization server's decision from the client's registered grant types
+// (OAuth 2.1 has no way to ask for one; MCP SEP-2207), and MCP clients take
+// their scope from the 401 challenge, which does not name offline_access:
+// so it is added for every client that can refresh, and dropped for one
+// that cannot (RFC 6749 §3.3 lets the server grant less than asked for and
+// say so in the token response). The consent page lists it, so staying
+// signed in is something the user sees and approves.
+func (h *Handler) checkScope(raw string, client store.Client) (string, *Error) {
+	allowed := []string{h.Config.MCPScope, scopeOffline}
+	for _, s := range strings.Fields(raw) {
 		if !slices.Contains(allowed, s) {
 			return "", InvalidScope("scope %q is not offered; use %s", s, strings.Join(allowed, " "))
 		}
 	}
-	if !slices.Contains(fields, h.Config.MCPScope) {
-		fields = append([]string{h.Config.MCPScope}, fields...)
+	fields := []string{h.Config.MCPScope}
+	if allowsGrant(client, grantRefresh) {
+		fields = append(fields, scopeOffline)
 	}
 	slices.Sort(fields)
-	return strings.Join(slices.Compact(fields), " "), nil
+	return strings.Join(fields, " "), nil
+}
+
+// scopeCovers reports whether every scope in want is in have.
+func scopeCovers(have, want string) bool {
+	h := strings.Fields(have)
+	for _, s := range strings.Fields(want) {
+		if !slices.Contains(h, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowsGrant reports whether the client registered grant type gt. A
+// client with no grant_types has RFC 7591 §2's default, authorization_code.
+func allowsGrant(c store.Client, gt string) bool {
+	if len(c.GrantTypes) == 0 {
+		return gt == grantAuthCode
+	}
+	return slices.Contains(c.GrantTypes, gt)
 }
 
 // resourceMatches compares an RFC 8707 resource with ours. The spec asks to
@@ -182,8 +273,13 @@ func withQuery(uri string, v url.Values) string {
 
 // storeError maps a storage failure to the error a client should see.
 func storeError(err error) *Error {
-	if errors.Is(err, store.ErrUnavailable) {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
 		return TemporarilyUnavailable(err)
+	case errors.Is(err, store.ErrTooLarge):
+		// Input is validated against tighter limits first; reaching the
+		// store's limit is still the request's fault, not the server's.
+		return &Error{Code: CodeInvalidRequest, Description: "the request is too large to store", Err: err}
 	}
 	return ServerError(err)
 }

@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -28,8 +27,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
 		return
 	}
-	flow := h.cookie(r, cookieFlow)
-	if flow == "" || subtle.ConstantTimeCompare([]byte(tokens.Hash(flow)), []byte(areq.BrowserBindingHash)) != 1 {
+	if !h.sameBrowser(r, areq) {
 		h.logger().WarnContext(r.Context(), "callback: browser binding mismatch", "client_id", areq.ClientID)
 		errorPage(w, r, http.StatusBadRequest, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
 		return

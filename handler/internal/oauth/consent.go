@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -19,10 +21,21 @@ import (
 type scopeView struct{ Name, Description string }
 
 type consentView struct {
-	ClientName, ClientID, RedirectHost, ResourceName string
-	RequestID, CSRFToken, Action                     string
-	Loopback, UnverifiedName                         bool
-	Scopes                                           []scopeView
+	// ClientName is the name the client gave (client_name); for a
+	// registered client without one, its ID.
+	ClientName string
+	// ClientHost is set for a client ID metadata document: the host that
+	// serves it, the one thing about the app the server can vouch for.
+	// The page then names the app by it and shows ClientName as the app's
+	// own, unverified claim.
+	ClientHost                           string
+	ClientID, RedirectHost, ResourceName string
+	RequestID, CSRFToken, Action         string
+	Loopback                             bool
+	// CrossOrigin: the redirect URI is not on the client_id's origin (nor
+	// loopback, which has its own warning).
+	CrossOrigin bool
+	Scopes      []scopeView
 }
 
 // Consent handles GET and POST /consent.
@@ -48,18 +61,22 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _ := url.Parse(areq.RedirectURI)
 	view := consentView{
-		ClientName:     displayName(client),
-		ClientID:       client.ID,
-		RedirectHost:   redirectHost(u),
-		ResourceName:   h.Config.ResourceName,
-		RequestID:      areq.ID,
-		CSRFToken:      csrf,
-		Action:         "/consent",
-		Loopback:       IsLoopbackRedirectURI(areq.RedirectURI),
-		UnverifiedName: !strings.HasPrefix(client.ID, "https://"),
-		Scopes:         h.scopeViews(areq.Scope),
+		ClientName:   displayName(client),
+		ClientID:     client.ID,
+		RedirectHost: redirectHost(u),
+		ResourceName: h.Config.ResourceName,
+		RequestID:    areq.ID,
+		CSRFToken:    csrf,
+		Action:       "/consent",
+		Loopback:     IsLoopbackRedirectURI(areq.RedirectURI),
+		Scopes:       h.scopeViews(areq.Scope),
 	}
-	setPageHeaders(w)
+	if docURL, err := url.Parse(client.ID); err == nil && strings.HasPrefix(client.ID, "https://") {
+		view.ClientHost = docURL.Host
+		view.ClientName = client.Name
+		view.CrossOrigin = !view.Loopback && originSource(areq.RedirectURI) != originSource(client.ID)
+	}
+	setPageHeadersCSP(w, consentCSP(h.Config.AuthorityHost, areq.RedirectURI))
 	if err := templates.ExecuteTemplate(w, "consent.html", view); err != nil {
 		h.logger().ErrorContext(r.Context(), "consent: render", "err", err)
 	}
@@ -85,8 +102,13 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "Choose Approve or Deny.")
 		return
 	}
+	// Check the browser before taking the request: a leaked request id
+	// posted from another browser must neither answer nor use it up.
+	if _, ok := h.pendingRequest(w, r, r.PostForm.Get("request")); !ok {
+		return
+	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), r.PostForm.Get("request"))
-	if err != nil || areq.Approved {
+	if err != nil || areq.Approved || !h.sameBrowser(r, areq) {
 		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return
 	}
@@ -116,23 +138,19 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 // after consent, under a fresh id, bound to this browser by the flow cookie
 // and stored server-side for single use at /callback.
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.AuthRequest) {
-	flow := h.cookie(r, cookieFlow)
-	if flow == "" {
-		flow = tokens.NewOpaque()
-	}
 	areq.ID = tokens.NewOpaque()
 	areq.Approved = true
-	areq.BrowserBindingHash = tokens.Hash(flow)
+	areq.BrowserBindingHash = tokens.Hash(h.flowCookie(w, r))
 	areq.ExpiresAt = h.now().Add(authRequestTTL)
 	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.setCookie(w, cookieFlow, flow, authRequestTTL, http.SameSiteLaxMode)
 	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
 }
 
-// pendingRequest loads a not-yet-approved request for the consent page.
+// pendingRequest loads a not-yet-approved request for the consent page,
+// if this is the browser that started it.
 func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id string) (store.AuthRequest, bool) {
 	if id == "" {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent page was opened without a sign-in request.")
@@ -141,6 +159,11 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 	areq, err := h.Store.GetAuthRequest(r.Context(), id)
 	if err != nil || areq.Approved {
 		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		return store.AuthRequest{}, false
+	}
+	if !h.sameBrowser(r, areq) {
+		h.logger().WarnContext(r.Context(), "consent: browser binding mismatch", "client_id", areq.ClientID)
+		errorPage(w, r, http.StatusForbidden, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
 		return store.AuthRequest{}, false
 	}
 	return areq, true
@@ -152,13 +175,29 @@ func (h *Handler) scopeViews(scope string) []scopeView {
 		switch s {
 		case h.Config.MCPScope:
 			out = append(out, scopeView{s, "use the tools of " + h.Config.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
-		case "offline_access":
-			out = append(out, scopeView{s, "stay signed in: keep access until you revoke it, without asking you again"})
+		case scopeOffline:
+			ttl := humanDuration(h.Config.RefreshTokenTTL)
+			out = append(out, scopeView{s, "stay signed in for up to " + ttl + ": the application renews its access without asking you again; after " + ttl + " you sign in again"})
 		default:
 			out = append(out, scopeView{s, s})
 		}
 	}
 	return out
+}
+
+// humanDuration spells a lifetime the way the consent page states it:
+// whole days as days, anything else in hours.
+func humanDuration(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return plural(int64(d/(24*time.Hour)), "day")
+	}
+	return plural(int64((d+time.Hour-1)/time.Hour), "hour")
 }
 
 func displayName(c store.Client) string {

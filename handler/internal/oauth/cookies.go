@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
@@ -17,8 +18,9 @@ const (
 	// cookieBrowser identifies a browser for consent records: set when the
 	// user first approves, never before (MCP security best practices).
 	cookieBrowser = "mcp-browser"
-	// cookieFlow binds an upstream sign-in to the browser that started it:
-	// /callback checks it against the hash stored with the state.
+	// cookieFlow binds a sign-in to the browser that started it: its hash
+	// is stored with the pending request at /authorize and checked at GET
+	// and POST /consent and at /callback.
 	cookieFlow = "mcp-flow"
 	// cookieCSRF is the double-submit token of the consent form.
 	cookieCSRF = "mcp-csrf"
@@ -56,6 +58,25 @@ func (h *Handler) cookie(r *http.Request, base string) string {
 		return ""
 	}
 	return c.Value
+}
+
+// flowCookie returns this browser's flow cookie, setting a new one if it
+// has none (SameSite Lax: it must ride along on Entra's top-level redirect
+// back to /callback).
+func (h *Handler) flowCookie(w http.ResponseWriter, r *http.Request) string {
+	flow := h.cookie(r, cookieFlow)
+	if flow == "" {
+		flow = tokens.NewOpaque()
+	}
+	h.setCookie(w, cookieFlow, flow, authRequestTTL, http.SameSiteLaxMode)
+	return flow
+}
+
+// sameBrowser reports whether r carries the flow cookie whose hash a
+// pending request was stored with.
+func (h *Handler) sameBrowser(r *http.Request, a store.AuthRequest) bool {
+	flow := h.cookie(r, cookieFlow)
+	return flow != "" && a.BrowserBindingHash != "" && equalSecret(tokens.Hash(flow), a.BrowserBindingHash)
 }
 
 // consentKey ties a consent record to one browser, one client and one

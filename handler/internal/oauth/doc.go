@@ -11,6 +11,12 @@
 //     draft-ietf-oauth-client-id-metadata-document), fetched SSRF-safely.
 //   - metadata.go: authorization server metadata (RFC 8414), its OpenID
 //     Connect Discovery 1.0 alias, and the JWK Set (RFC 7517).
+//   - authorize.go, consent.go, callback.go: the browser part of the flow
+//     (OAuth 2.1 §4.1.1, RFC 9207, RFC 9700 §4.11.2 for error redirects).
+//   - token.go, refresh.go: the token endpoint; refresh-token rotation
+//     with a grace window that hands out the successor already issued
+//     (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2); code replay revokes the grant
+//     (RFC 6749 §4.1.2).
 //   - handler.go: the Handler that carries every dependency.
 //
 // Descriptions in error responses are for the client; the detail (the

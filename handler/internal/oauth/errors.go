@@ -129,9 +129,10 @@ func TemporarilyUnavailable(err error) *Error {
 }
 
 // AsError turns any error into an *Error: an *Error in the chain is used
-// as is (unless it is a bare server_error over store.ErrUnavailable),
-// store.ErrUnavailable becomes 503 temporarily_unavailable, and anything
-// else 500 server_error with a generic description.
+// as is (unless it is a bare server_error over a store error),
+// store.ErrUnavailable becomes 503 temporarily_unavailable,
+// store.ErrTooLarge 400 invalid_request, and anything else 500
+// server_error with a generic description.
 func AsError(err error) *Error {
 	var e *Error
 	isOAuth := errors.As(err, &e)
@@ -140,6 +141,8 @@ func AsError(err error) *Error {
 		return e
 	case errors.Is(err, store.ErrUnavailable):
 		return TemporarilyUnavailable(err)
+	case errors.Is(err, store.ErrTooLarge):
+		return storeError(err)
 	case isOAuth:
 		return e
 	}

@@ -40,6 +40,7 @@ func TestWriteError(t *testing.T) {
 		{"unknown error", secret, false, 500, errorBody{"server_error", "internal server error"}},
 		{"store unavailable", fmt.Errorf("get client: %w", store.ErrUnavailable), false, 503, errorBody{"temporarily_unavailable", "the service is temporarily unavailable, try again later"}},
 		{"server_error over unavailable", ServerError(store.ErrUnavailable), false, 503, errorBody{"temporarily_unavailable", "the service is temporarily unavailable, try again later"}},
+		{"value too large for the store", fmt.Errorf("put: %w", store.ErrTooLarge), false, 400, errorBody{"invalid_request", "the request is too large to store"}},
 		{"temporarily_unavailable", TemporarilyUnavailable(secret), false, 503, errorBody{"temporarily_unavailable", "the service is temporarily unavailable, try again later"}},
 		{"description sanitised", InvalidRequest("bad \"x\"\n\\é"), false, 400, errorBody{"invalid_request", "bad 'x'???"}},
 	}

@@ -38,8 +38,11 @@ type Handler struct {
 	Upstream *entra.Upstream
 	// IDTokens verifies the id token Entra returns with its code.
 	IDTokens *entra.Verifier
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// ClientAddr returns the address of the client behind the proxies in
+	// front of the handler (see package forwarded); nil means the TCP peer.
+	ClientAddr func(*http.Request) string
+	Now        func() time.Time
+	Logger     *slog.Logger
 
 	docsOnce sync.Once
 	docs     metadataDocs
@@ -95,6 +98,7 @@ func (h *Handler) Client(ctx context.Context, clientID string) (store.Client, er
 	case err != nil:
 		return store.Client{}, fmt.Errorf("get client: %w", err)
 	}
+	h.touch(ctx, &c)
 	return c, nil
 }
 

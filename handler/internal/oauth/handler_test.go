@@ -37,11 +37,20 @@ func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sk2, err := tokens.GenerateSealingKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := tokens.NewSealer(sk2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := func() time.Time { return t0 }
 	h := &Handler{
 		Config:   cfg,
 		Store:    memory.New(memory.WithClock(now)),
 		Issuer:   iss,
+		Sealer:   sealer,
 		Metadata: NewCIMDFetcher(CIMDOptions{Now: now, Logger: slog.New(slog.DiscardHandler)}),
 		Now:      now,
 		Logger:   slog.New(slog.DiscardHandler),

@@ -4,6 +4,9 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 )
 
 //go:embed templates/*.html
@@ -11,15 +14,24 @@ var templateFS embed.FS
 
 var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
+// pageCSP is the Content-Security-Policy of every HTML page: nothing
+// executable or loadable but inline styles, no <base>, no framing, and no
+// form targets (form-action does not fall back to default-src: CSP Level 3
+// §6.4.1). The consent page, the one page with a form, widens form-action
+// to exactly where its form leads (see consentCSP).
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+
 // setPageHeaders protects every HTML page: no framing (clickjacking of the
 // consent buttons; MCP security best practices), no caching, no referrer
 // leaking request ids, nothing executable.
-func setPageHeaders(w http.ResponseWriter) {
+func setPageHeaders(w http.ResponseWriter) { setPageHeadersCSP(w, pageCSP) }
+
+func setPageHeadersCSP(w http.ResponseWriter, csp string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -34,4 +46,44 @@ func errorPage(w http.ResponseWriter, r *http.Request, status int, code, message
 	_ = templates.ExecuteTemplate(w, "error.html", struct{ Code, Message, RequestID string }{
 		Code: code, Message: message, RequestID: w.Header().Get("X-Request-Id"),
 	})
+}
+
+// consentCSP is pageCSP with form-action set to where the consent form
+// leads. Browsers check form-action on the submission and, Chromium at
+// least, on every redirect that follows it within the same navigation
+// (CSP Level 3 §6.4.1; the browser test shows Chromium refusing Deny's
+// redirect under form-action 'self'): POST /consent answers with a redirect
+// to Entra (Approve) or to the client (Deny), and Entra may send a signed-in
+// browser straight back through /callback to the client. So the sources
+// are 'self', Entra's origin and the origin of this request's redirect URI,
+// nothing wider.
+func consentCSP(authorityHost, redirectURI string) string {
+	sources := []string{"'self'"}
+	for _, s := range []string{originSource(authorityHost), originSource(redirectURI)} {
+		if s != "" && !slices.Contains(sources, s) {
+			sources = append(sources, s)
+		}
+	}
+	return strings.Replace(pageCSP, "form-action 'none'", "form-action "+strings.Join(sources, " "), 1)
+}
+
+// originSource is a CSP source expression for the origin of raw: scheme,
+// host and port for http(s) (paths are ignored after a redirect anyway, CSP
+// Level 3 §6.7.2.13), the scheme alone for a private-use scheme
+// (vscode://…). CSP host-source has no syntax for IPv6 literals, so
+// http://[::1]:port can only be matched by its scheme.
+func originSource(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return u.Scheme + ":"
+	case strings.HasPrefix(u.Host, "["):
+		return u.Scheme + ":"
+	case u.Host == "":
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

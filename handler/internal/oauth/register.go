@@ -15,13 +15,20 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
+// Limits on what a registration may store. Table Storage holds at most 64
+// KiB per string property (32K UTF-16 units) and 1 MiB per entity
+// (learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model);
+// the redirect URIs are one property (a JSON array), so their total is
+// bounded too, far below that: real clients register a few URIs of under
+// 100 bytes. With every field at its limit a registration is under 16 KiB.
 const (
-	maxRegistrationBody = 64 << 10
-	maxRedirectURIs     = 32
-	maxClientNameRunes  = 100
-	maxScopeLen         = 1000
-	grantAuthCode       = "authorization_code"
-	grantRefresh        = "refresh_token"
+	maxRegistrationBody  = 64 << 10
+	maxRedirectURIs      = 32
+	maxRedirectURIsTotal = 8 << 10 // bytes, all redirect URIs together
+	maxClientNameRunes   = 100
+	maxScopeLen          = 1000
+	grantAuthCode        = "authorization_code"
+	grantRefresh         = "refresh_token"
 )
 
 // ClientMetadata is the client metadata of RFC 7591 §2, as sent to
@@ -62,7 +69,7 @@ type registrationResponse struct {
 }
 
 // Register is the RFC 7591 dynamic client registration endpoint (POST
-// /register, with CORS for browser clients). Registrations never expire.
+// /register, with CORS for browser clients).
 // Duplicate registrations are fine: claude.ai registers twice per connect.
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
@@ -99,8 +106,15 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) (store.Client
 	if err != nil {
 		return store.Client{}, "", err
 	}
+	if err := h.checkQuota(w, r); err != nil {
+		return store.Client{}, "", err
+	}
 	c.ID = tokens.NewOpaque()
 	c.CreatedAt = h.now().UTC().Truncate(time.Second)
+	if idle := h.Config.RegistrationIdleTTL; idle > 0 {
+		// Unused registrations expire and are purged (see touch).
+		c.ExpiresAt = c.CreatedAt.Add(idle)
+	}
 	var secret string
 	if c.TokenEndpointAuthMethod != "none" {
 		// Returned once, stored only as its hash.
@@ -108,6 +122,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) (store.Client
 		c.SecretHash = tokens.Hash(secret)
 	}
 	if err := h.Store.CreateClient(r.Context(), c); err != nil {
+		if errors.Is(err, store.ErrTooLarge) {
+			return store.Client{}, "", &Error{Code: CodeInvalidClientMetadata, Description: "the client metadata is too large to store", Err: err}
+		}
 		return store.Client{}, "", fmt.Errorf("store client: %w", err)
 	}
 	return c, secret, nil
@@ -189,10 +206,15 @@ func validRedirectURIs(uris []string, appType string) error {
 	if len(uris) > maxRedirectURIs {
 		return InvalidRedirectURI("at most %d redirect_uris", maxRedirectURIs)
 	}
+	total := 0
 	for i, u := range uris {
 		if err := ValidateRedirectURI(u, appType); err != nil {
 			return InvalidRedirectURI("redirect_uris[%d]: %v", i, err)
 		}
+		total += len(u)
+	}
+	if total > maxRedirectURIsTotal {
+		return InvalidRedirectURI("redirect_uris together are longer than %d bytes", maxRedirectURIsTotal)
 	}
 	return nil
 }

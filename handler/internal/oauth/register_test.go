@@ -161,6 +161,9 @@ func TestRegisterRejects(t *testing.T) {
 		{"javascript", `{"redirect_uris":["javascript:alert(1)"],"application_type":"native"}`, 400, CodeInvalidRedirectURI},
 		{"private-use for web", `{"redirect_uris":["vscode://x/cb"],"application_type":"web"}`, 400, CodeInvalidRedirectURI},
 		{"too many", `{"redirect_uris":[` + strings.Repeat(`"https://a.example/",`, 32) + `"https://a.example/"]}`, 400, CodeInvalidRedirectURI},
+		{"one too long", `{"redirect_uris":["https://a.example/` + strings.Repeat("a", 2000) + `"]}`, 400, CodeInvalidRedirectURI},
+		// Each is allowed, together they exceed 8 KiB (issue 8 item 9).
+		{"too long together", `{"redirect_uris":[` + strings.Repeat(`"https://a.example/`+strings.Repeat("a", 1000)+`",`, 9) + `"https://a.example/"]}`, 400, CodeInvalidRedirectURI},
 		{"redirect_uris wrong type", `{"redirect_uris":"https://a.example/"}`, 400, CodeInvalidClientMetadata},
 		{"not JSON", `redirect_uris=https://a.example/`, 400, CodeInvalidClientMetadata},
 		{"JSON array", `[]`, 400, CodeInvalidClientMetadata},

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -10,12 +11,6 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
-
-// RefreshGrace is how long a rotated refresh token still works. Clients
-// such as claude.ai refresh from several processes at once; strict
-// single-use would log those users out (mcp-authorization.md §C.2). Reuse
-// after the window is treated as theft and revokes the whole family.
-const RefreshGrace = time.Minute
 
 // tokenResponse is RFC 6749 §5.1.
 type tokenResponse struct {
@@ -34,15 +29,18 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp tokenResponse
 	var oerr *Error
-	switch gt := form.Get("grant_type"); gt {
-	case "authorization_code":
-		resp, oerr = h.codeGrant(r, form, client)
-	case "refresh_token":
-		resp, oerr = h.refreshGrant(r, form, client)
-	case "":
+	switch gt := form.Get("grant_type"); {
+	case gt == "":
 		oerr = InvalidRequest("grant_type is required")
-	default:
+	case gt != grantAuthCode && gt != grantRefresh:
 		oerr = UnsupportedGrantType("grant_type %q is not supported", gt)
+	case !allowsGrant(client, gt):
+		// RFC 6749 §5.2: the client is not registered for this grant.
+		oerr = UnauthorizedClient("this client is not registered for the %s grant", gt)
+	case gt == grantAuthCode:
+		resp, oerr = h.codeGrant(r, form, client)
+	default:
+		resp, oerr = h.refreshGrant(r, form, client)
 	}
 	if oerr != nil {
 		h.writeError(w, r, oerr)
@@ -61,11 +59,20 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 		return tokenResponse{}, InvalidRequest("code and code_verifier are required")
 	}
 	c, err := h.Store.TakeCode(r.Context(), tokens.Hash(code))
-	if errors.Is(err, store.ErrNotFound) {
-		h.audit(r, "authorization code rejected (unknown, expired or replayed)", "client_id", client.ID)
+	switch {
+	case errors.Is(err, store.ErrRedeemed):
+		// RFC 6749 §4.1.2: a code used twice was intercepted by one of the
+		// two callers, and nobody can tell which; revoke what the first
+		// use issued (RFC 9700 §4.2.4 makes the same point for PKCE).
+		if err := h.revokeGrant(r.Context(), c.GrantID); err != nil {
+			return tokenResponse{}, storeError(err)
+		}
+		h.audit(r, "authorization code replayed: grant revoked", "client_id", client.ID, "code_client_id", c.ClientID, "grant", c.GrantID)
 		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		h.audit(r, "authorization code rejected (unknown or expired)", "client_id", client.ID)
+		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
+	case err != nil:
 		return tokenResponse{}, storeError(err)
 	}
 	switch {
@@ -85,99 +92,62 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 	if err != nil {
 		return tokenResponse{}, grantError(err)
 	}
-	return h.issue(r, g, c.Scope)
+	// A refresh token only if the user approved staying signed in (the
+	// consent page listed offline_access) and the client can use one.
+	var refresh string
+	if allowsGrant(client, grantRefresh) && slices.Contains(strings.Fields(c.Scope), scopeOffline) {
+		var oerr *Error
+		if refresh, oerr = h.newRefresh(r.Context(), g, c.Scope); oerr != nil {
+			return tokenResponse{}, oerr
+		}
+	}
+	return h.issue(r, g, c.Scope, refresh)
 }
 
-// refreshGrant rotates a refresh token (OAuth 2.1 §4.3.1: public clients
-// must get a new one each time). The first use marks the token rotated with
-// If-Match, so of two racing refreshes at most one is "first"; the other
-// falls in the grace window.
-func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client store.Client) (tokenResponse, *Error) {
-	raw := first(form["refresh_token"])
-	if raw == "" {
-		return tokenResponse{}, InvalidRequest("refresh_token is required")
-	}
-	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
-	if errors.Is(err, store.ErrNotFound) {
-		return tokenResponse{}, InvalidGrant("the refresh token is invalid or expired")
-	}
-	if err != nil {
-		return tokenResponse{}, storeError(err)
-	}
-	if !h.now().Before(rt.ExpiresAt) {
-		return tokenResponse{}, InvalidGrant("the refresh token has expired")
-	}
-	if rt.ClientID != client.ID {
-		return tokenResponse{}, InvalidGrant("the refresh token was issued to another client")
-	}
-	if res := first(form["resource"]); res != "" && !h.resourceMatches(res) {
-		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
-	}
-	scope, oerr := narrowScope(rt.Scope, first(form["scope"]))
-	if oerr != nil {
-		return tokenResponse{}, oerr
-	}
-	now := h.now()
-	if rt.RotatedAt.IsZero() {
-		rt.RotatedAt = now
-		err = h.Store.UpdateRefresh(r.Context(), rt)
-		if errors.Is(err, store.ErrConflict) {
-			rt, err = h.Store.GetRefresh(r.Context(), rt.Hash) // lost the race: reread who won and when
-		}
-		if err != nil {
-			return tokenResponse{}, grantError(err)
-		}
-	}
-	if now.Sub(rt.RotatedAt) > RefreshGrace {
-		// Reuse of a rotated token after the grace window: someone holds a
-		// copy. Revoke the family (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
-		if err := h.revokeGrant(r.Context(), rt.GrantID); err != nil {
-			return tokenResponse{}, storeError(err)
-		}
-		h.audit(r, "refresh token reuse: grant revoked", "client_id", client.ID, "grant", rt.GrantID)
-		return tokenResponse{}, InvalidGrant("the refresh token was already used; sign in again")
-	}
-	g, err := h.Store.GetGrant(r.Context(), rt.GrantID)
-	if err != nil {
-		return tokenResponse{}, grantError(err)
-	}
-	return h.issue(r, g, scope)
-}
-
-// issue mints an access token and a new refresh token for the grant.
-func (h *Handler) issue(r *http.Request, g store.Grant, scope string) (tokenResponse, *Error) {
-	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: scope, GrantID: g.ID})
+// issue mints an access token with accessScope for the grant; refresh is
+// the refresh token to hand out with it (already stored), or "" for none.
+func (h *Handler) issue(r *http.Request, g store.Grant, accessScope, refresh string) (tokenResponse, *Error) {
+	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: accessScope, GrantID: g.ID})
 	if err != nil {
 		return tokenResponse{}, ServerError(err)
 	}
-	rt := tokens.NewOpaque()
-	now := h.now()
-	if err := h.Store.PutRefresh(r.Context(), store.RefreshToken{
-		Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
-		CreatedAt: now, ExpiresAt: g.ExpiresAt,
-	}); err != nil {
-		return tokenResponse{}, storeError(err)
-	}
-	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID)
+	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID, "refresh_token", refresh != "")
 	return tokenResponse{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second),
-		RefreshToken: rt, Scope: scope,
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(h.now()).Round(time.Second) / time.Second),
+		RefreshToken: refresh, Scope: accessScope,
 	}, nil
 }
 
+// newRefresh stores a new refresh token of grant g with scope and returns it.
+func (h *Handler) newRefresh(ctx context.Context, g store.Grant, scope string) (string, *Error) {
+	raw := tokens.NewOpaque()
+	if err := h.Store.PutRefresh(ctx, store.RefreshToken{
+		Hash: tokens.Hash(raw), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
+		CreatedAt: h.now(), ExpiresAt: g.ExpiresAt,
+	}); err != nil {
+		return "", storeError(err)
+	}
+	return raw, nil
+}
+
 // narrowScope allows a refresh to ask for fewer scopes, never more
-// (RFC 6749 §6).
+// (RFC 6749 §6). The result is normalised (sorted, each scope once), so
+// what is stored and signed is bounded by the granted scope, not by the
+// request.
 func narrowScope(granted, requested string) (string, *Error) {
 	if requested == "" {
 		return granted, nil
 	}
 	have := strings.Fields(granted)
+	var out []string
 	for _, s := range strings.Fields(requested) {
 		if !slices.Contains(have, s) {
 			return "", InvalidScope("scope %q was not granted", s)
 		}
+		out = append(out, s)
 	}
-	return requested, nil
+	slices.Sort(out)
+	return strings.Join(slices.Compact(out), " "), nil
 }
 
 func grantError(err error) *Error {

@@ -14,6 +14,14 @@ var (
 	ErrAlreadyExists = errors.New("store: already exists")
 	// ErrConflict: an Update* lost a race (the ETag no longer matches).
 	ErrConflict = errors.New("store: conflict")
+	// ErrRedeemed: TakeCode found the code already redeemed. It comes with
+	// the code, so the caller can revoke what the first redemption issued.
+	ErrRedeemed = errors.New("store: already redeemed")
+	// ErrTooLarge: a value is larger than the backend can hold (Table
+	// Storage: 64 KiB per string or binary property). Handlers validate
+	// input against tighter limits first; this is the backstop, answered
+	// as a bad request, not a server error.
+	ErrTooLarge = errors.New("store: value too large")
 	// ErrUnavailable wraps failures of the backing service (timeouts,
 	// connection refused, 5xx); handlers answer 503 temporarily_unavailable.
 	ErrUnavailable = errors.New("store: unavailable")
@@ -36,6 +44,15 @@ type Store interface {
 	// CreateClient stores a new registration; ErrAlreadyExists if the ID is taken.
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
+	// TouchClient moves a stored registration's ExpiresAt (its idle
+	// expiry) to expiresAt; ErrNotFound if there is no such registration.
+	TouchClient(ctx context.Context, id string, expiresAt time.Time) error
+
+	// Increment adds one to the counter under key and returns the new
+	// count. An absent or expired counter starts at 1 and expires at
+	// expiresAt; a live one keeps its expiry. Concurrent calls each count
+	// once. Used for the registration quota per client address and hour.
+	Increment(ctx context.Context, key string, expiresAt time.Time) (int64, error)
 
 	// PutAuthRequest stores an authorization request between /authorize,
 	// /consent and /callback; its ID is the random upstream `state`.
@@ -49,8 +66,11 @@ type Store interface {
 	GetConsent(ctx context.Context, key string) (Consent, error)
 
 	PutCode(ctx context.Context, c Code) error
-	// TakeCode reads and deletes the code (single use: exactly one of any
-	// number of concurrent callers gets it, the rest get ErrNotFound).
+	// TakeCode redeems the code: exactly one of any number of concurrent
+	// callers gets it as stored. The code is then kept, marked with
+	// RedeemedAt, until its ExpiresAt: every later caller (and every loser
+	// of a race) gets ErrRedeemed together with the marked code, so a
+	// replay can be answered by revoking its grant (RFC 6749 §4.1.2).
 	TakeCode(ctx context.Context, hash string) (Code, error)
 
 	// CreateGrant stores a new grant; ErrAlreadyExists if the ID is taken.
@@ -77,13 +97,39 @@ type Store interface {
 	// DeleteRefresh deletes one refresh token; a missing one is not an error.
 	DeleteRefresh(ctx context.Context, hash string) error
 
-	// DeleteExpired removes every record whose ExpiresAt is before now and
-	// returns how many it removed.
-	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+	// DeleteExpired removes records whose ExpiresAt is before now, at most
+	// max of them, walking the store from cursor ("" is the start). It
+	// returns how many it removed and the cursor to continue from, "" once
+	// the walk has reached the end. A call does a bounded amount of work
+	// whatever the size of the store (for Table Storage: one query page),
+	// so it may remove fewer than max and still return a cursor; following
+	// the cursors to the end removes every record that expired before now.
+	DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (n int, next string, err error)
+
+	// AcquireLease takes the lease called name for holder until until, if
+	// it is free at now (never taken, lapsed, or holder's own). Another
+	// holder's live lease is ErrConflict, and of racing callers one wins.
+	// The lease keeps its Cursor from holder to holder.
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (Lease, error)
+	// UpdateLease writes l (its Cursor) if l.ETag still matches: ErrConflict
+	// if the lease changed hands or was written since.
+	UpdateLease(ctx context.Context, l Lease) error
 }
 
-// Client is a registered OAuth client (RFC 7591 §2). Registrations made at
-// /register never expire (ExpiresAt zero).
+// Lease is a claim on a job that one instance at a time may run, such as
+// the purge. It never expires as a record; Until says when the claim lapses.
+type Lease struct {
+	Name   string
+	Holder string
+	Until  time.Time
+	// Cursor is where the job stopped, for the next holder to go on from.
+	Cursor string
+	ETag   string
+}
+
+// Client is a registered OAuth client (RFC 7591 §2). A registration made
+// at /register expires when it has not been used for a while (ExpiresAt,
+// moved forward by TouchClient); a zero ExpiresAt never expires.
 type Client struct {
 	ID                      string
 	SecretHash              string // hex SHA-256 of the client secret; empty for public clients
@@ -97,7 +143,7 @@ type Client struct {
 	ClientURI               string
 	LogoURI                 string
 	CreatedAt               time.Time
-	ExpiresAt               time.Time // zero: never
+	ExpiresAt               time.Time // idle expiry; zero: never
 }
 
 // AuthRequest is an authorization request in flight (DESIGN §4: /authorize →
@@ -139,6 +185,7 @@ type Code struct {
 	Scope         string
 	GrantID       string
 	Subject       string
+	RedeemedAt    time.Time // set by TakeCode; zero: not yet redeemed
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 }
@@ -165,13 +212,19 @@ type Grant struct {
 
 // RefreshToken is one refresh token of a grant's family, stored under its
 // hash. RotatedAt is set when it was exchanged; within the grace window it
-// may be exchanged again, after it reuse revokes the family.
+// may be exchanged again and yields the same successor, after it reuse
+// revokes the family.
 type RefreshToken struct {
 	Hash      string
 	GrantID   string
 	ClientID  string
 	Scope     string
 	RotatedAt time.Time // zero: not yet used
+	// Successor is the refresh token issued when this one was rotated,
+	// sealed (AES-256-GCM) so that an exchange inside the grace window can
+	// return it again instead of minting another; only a hash of the
+	// successor itself is a key.
+	Successor []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	ETag      string

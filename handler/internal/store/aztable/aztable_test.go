@@ -128,7 +128,12 @@ func TestUnavailable(t *testing.T) {
 				{"GetClient", func() error { _, err := s.GetClient(t.Context(), "c"); return err }},
 				{"TakeCode", func() error { _, err := s.TakeCode(t.Context(), "c"); return err }},
 				{"CreateGrant", func() error { return s.CreateGrant(t.Context(), store.Grant{ID: "g"}) }},
-				{"DeleteExpired", func() error { _, err := s.DeleteExpired(t.Context(), time.Now()); return err }},
+				{"DeleteExpired", func() error { _, _, err := s.DeleteExpired(t.Context(), time.Now(), "", 100); return err }},
+				{"AcquireLease", func() error {
+					_, err := s.AcquireLease(t.Context(), "purge", "i", time.Now(), time.Now().Add(time.Minute))
+					return err
+				}},
+				{"Increment", func() error { _, err := s.Increment(t.Context(), "k", time.Now().Add(time.Hour)); return err }},
 			}
 			for _, op := range ops {
 				start := time.Now()

@@ -9,6 +9,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
 // Partition keys, one per record kind.
@@ -19,10 +21,14 @@ const (
 	kindCode    = "code"
 	kindGrant   = "grant"
 	kindRefresh = "refresh"
+	kindCounter = "counter"
 )
 
-// Property size limits of Table Storage (azure.md §5): 64 KiB per string
-// (UTF-16, so 32K code units) and per binary value.
+// Property size limits of Table Storage: 64 KiB per string (UTF-16, so 32K
+// code units) and per binary value
+// (learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
+// The 1 MiB entity limit cannot be reached: no record has enough
+// properties to get there at 64 KiB each.
 const (
 	maxStringUnits = 32 << 10
 	maxBinary      = 64 << 10
@@ -76,7 +82,7 @@ func (p *props) str(name, v string) {
 		return
 	}
 	if len(v) > maxStringUnits && len(utf16.Encode([]rune(v))) > maxStringUnits {
-		p.fail(fmt.Errorf("aztable: %s is longer than Table Storage's 64 KiB", name))
+		p.fail(fmt.Errorf("%w: aztable: %s is longer than Table Storage's 64 KiB", store.ErrTooLarge, name))
 		return
 	}
 	p.m[name] = v
@@ -100,7 +106,7 @@ func (p *props) bin(name string, v []byte) {
 		return
 	}
 	if len(v) > maxBinary {
-		p.fail(fmt.Errorf("aztable: %s is %d bytes, more than Table Storage's 64 KiB", name, len(v)))
+		p.fail(fmt.Errorf("%w: aztable: %s is %d bytes, more than Table Storage's 64 KiB", store.ErrTooLarge, name, len(v)))
 		return
 	}
 	p.m[name] = aztables.EDMBinary(v)
@@ -112,6 +118,12 @@ func (p *props) bin(name string, v []byte) {
 func (p *props) time(name string, v time.Time) {
 	if !v.IsZero() {
 		p.m[name] = aztables.EDMDateTime(v.UTC())
+	}
+}
+
+func (p *props) int64(name string, v int64) {
+	if v != 0 {
+		p.m[name] = aztables.EDMInt64(v)
 	}
 }
 
@@ -166,8 +178,9 @@ func field[T any](f *fields, name string) T {
 	return t
 }
 
-func (f *fields) str(name string) string { return field[string](f, name) }
-func (f *fields) bool(name string) bool  { return field[bool](f, name) }
+func (f *fields) str(name string) string  { return field[string](f, name) }
+func (f *fields) int64(name string) int64 { return int64(field[aztables.EDMInt64](f, name)) }
+func (f *fields) bool(name string) bool   { return field[bool](f, name) }
 
 func (f *fields) time(name string) time.Time {
 	if _, ok := f.m[name]; !ok {

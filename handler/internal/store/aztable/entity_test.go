@@ -51,8 +51,8 @@ func TestExpandConnectionString(t *testing.T) {
 	}
 }
 
-// TestLimits: values Table Storage would refuse (azure.md §5) are refused
-// before any request, with an error that is not ErrUnavailable.
+// TestLimits: values Table Storage would refuse are refused before any
+// request with ErrTooLarge, which handlers answer as a bad request.
 func TestLimits(t *testing.T) {
 	tests := []struct {
 		name string
@@ -62,8 +62,8 @@ func TestLimits(t *testing.T) {
 		{"string over 32K UTF-16 units", store.Grant{ID: "g", Scope: strings.Repeat("é", maxStringUnits+1)}},
 	}
 	for _, tt := range tests {
-		if _, err := encodeGrant(tt.g); err == nil || errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("%s: encodeGrant = %v, want a plain error", tt.name, err)
+		if _, err := encodeGrant(tt.g); !errors.Is(err, store.ErrTooLarge) {
+			t.Errorf("%s: encodeGrant = %v, want ErrTooLarge", tt.name, err)
 		}
 	}
 	if _, err := encodeGrant(store.Grant{ID: "g", Upstream: make([]byte, maxBinary)}); err != nil {

@@ -2,7 +2,12 @@ package aztable
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
@@ -75,14 +80,39 @@ func (s *Store) PutCode(ctx context.Context, c store.Code) error {
 	return s.put(ctx, b, err)
 }
 
+// TakeCode marks the code redeemed with a replace under If-Match, so of
+// any number of racing callers exactly one wins; the others' replace fails
+// with 412, and reading the code again shows them it was redeemed. The
+// marked record stays until it expires and is purged.
 func (s *Store) TakeCode(ctx context.Context, hash string) (store.Code, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, err := s.take(ctx, kindCode, hash, "Hash")
-	if err != nil {
-		return store.Code{}, err
+	for {
+		f, etag, err := s.get(ctx, kindCode, hash, "Hash")
+		if err != nil {
+			return store.Code{}, err
+		}
+		c, err := decodeCode(f)
+		if err != nil {
+			return store.Code{}, err
+		}
+		if !c.RedeemedAt.IsZero() {
+			return c, store.ErrRedeemed
+		}
+		redeemed := c
+		redeemed.RedeemedAt = s.now().UTC()
+		b, err := encodeCode(redeemed)
+		err = s.update(ctx, string(etag), b, err)
+		if !errors.Is(err, store.ErrConflict) {
+			if err != nil {
+				return store.Code{}, err
+			}
+			return c, nil
+		}
+		// Lost the race: read again, which finds it redeemed (a code is
+		// written once, so nothing else changes it). The operation
+		// timeout bounds the loop.
 	}
-	return decodeCode(f)
 }
 
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
@@ -163,9 +193,43 @@ func (s *Store) DeleteRefresh(ctx context.Context, hash string) error {
 	return s.del(ctx, kindRefresh, hash)
 }
 
-// DeleteExpired scans the table for ExpiresAt before now. Records that
-// never expire have no ExpiresAt property at all, and an entity without
-// the property does not match the comparison, so they are never listed.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteWhere(ctx, "ExpiresAt lt "+odataTime(now), "PartitionKey,RowKey", nil)
+// DeleteExpired reads one page of the query ExpiresAt lt now (at most max
+// entities, and the service ends a page early after 5 s or at a partition
+// boundary) and deletes what it lists, each with the ETag it was listed
+// with. The query's continuation (NextPartitionKey, NextRowKey) is the
+// cursor, so a caller walks the table over several calls, each bounded
+// whatever the size of the table
+// (learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination).
+// Records that never expire have no ExpiresAt property, and an entity
+// without it does not match the comparison, so they are never listed.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (int, string, error) {
+	filter, sel, top := "ExpiresAt lt "+odataTime(now), "PartitionKey,RowKey", int32(min(max, 1000))
+	opts := &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel, Top: &top}
+	if cursor != "" {
+		var c [2]string
+		if err := json.Unmarshal([]byte(cursor), &c); err != nil {
+			return 0, "", fmt.Errorf("aztable: bad purge cursor: %w", err)
+		}
+		opts.NextPartitionKey, opts.NextRowKey = &c[0], &c[1]
+	}
+	tctx, cancel := s.withTimeout(ctx)
+	page, err := s.client.NewListEntitiesPager(opts).NextPage(tctx)
+	cancel()
+	if hasCode(err, aztables.TableNotFound) {
+		return 0, "", nil // no table yet, nothing to delete
+	}
+	if err != nil {
+		return 0, "", mapError(err)
+	}
+	n, err := s.deleteListed(ctx, page.Entities, nil)
+	next := ""
+	if page.NextPartitionKey != nil && err == nil {
+		rk := ""
+		if page.NextRowKey != nil {
+			rk = *page.NextRowKey
+		}
+		b, _ := json.Marshal([2]string{*page.NextPartitionKey, rk})
+		next = string(b)
+	}
+	return n, next, err
 }

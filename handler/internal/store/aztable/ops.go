@@ -19,6 +19,16 @@ import (
 // when it has expired (no TTL in Table Storage: azure.md §5), or when the
 // row holds a different key (only possible if two keys hashed alike).
 func (s *Store) get(ctx context.Context, kind, key, keyProp string) (*fields, azcore.ETag, error) {
+	f, etag, err := s.getAny(ctx, kind, key, keyProp)
+	if err == nil && s.expired(f.time("ExpiresAt")) {
+		return nil, "", store.ErrNotFound
+	}
+	return f, etag, err
+}
+
+// getAny is get without the expiry check, for writers that replace an
+// expired record in place.
+func (s *Store) getAny(ctx context.Context, kind, key, keyProp string) (*fields, azcore.ETag, error) {
 	var resp aztables.GetEntityResponse
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		resp, err = s.client.GetEntity(ctx, kind, rowKey(key), nil)
@@ -31,7 +41,7 @@ func (s *Store) get(ctx context.Context, kind, key, keyProp string) (*fields, az
 	if err != nil {
 		return nil, "", err
 	}
-	if f.str(keyProp) != key || s.expired(f.time("ExpiresAt")) {
+	if f.str(keyProp) != key {
 		return nil, "", store.ErrNotFound
 	}
 	return f, resp.ETag, nil
@@ -122,10 +132,9 @@ func (s *Store) del(ctx context.Context, kind, key string) error {
 }
 
 // deleteWhere deletes every entity filter matches and keep accepts (nil:
-// all), and returns how many it deleted. Each delete carries the ETag the
-// entity was listed with, so one rewritten in between (a renewed consent)
-// survives. Unlike the point operations this may take many requests, so
-// each request gets its own timeout and ctx bounds the whole.
+// all), and returns how many it deleted. Unlike the point operations this
+// may take many requests, so each request gets its own timeout and ctx
+// bounds the whole.
 func (s *Store) deleteWhere(ctx context.Context, filter, sel string, keep func(*fields) bool) (int, error) {
 	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	n := 0
@@ -139,29 +148,42 @@ func (s *Store) deleteWhere(ctx context.Context, filter, sel string, keep func(*
 		if err != nil {
 			return n, mapError(err)
 		}
-		for _, raw := range page.Entities {
-			var e aztables.EDMEntity
-			if err := e.UnmarshalJSON(raw); err != nil {
-				return n, fmt.Errorf("aztable: decode listed entity: %w", err)
-			}
-			if keep != nil && !keep(&fields{m: e.Properties}) {
-				continue
-			}
-			etag := azcore.ETag(e.ETag)
-			if etag == "" {
-				return n, fmt.Errorf("aztable: listed entity %s/%s has no ETag", e.PartitionKey, e.RowKey)
-			}
-			tctx, cancel := s.withTimeout(ctx)
-			_, err := s.client.DeleteEntity(tctx, e.PartitionKey, e.RowKey, &aztables.DeleteEntityOptions{IfMatch: &etag})
-			cancel()
-			switch err = mapError(err); {
-			case err == nil:
-				n++
-			case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
-				// Gone or rewritten since it was listed: not ours to delete.
-			default:
-				return n, err
-			}
+		d, err := s.deleteListed(ctx, page.Entities, keep)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// deleteListed deletes the listed entities keep accepts (nil: all), each
+// with the ETag it was listed with, so one rewritten in between (a renewed
+// consent, a touched registration) survives.
+func (s *Store) deleteListed(ctx context.Context, entities [][]byte, keep func(*fields) bool) (int, error) {
+	n := 0
+	for _, raw := range entities {
+		var e aztables.EDMEntity
+		if err := e.UnmarshalJSON(raw); err != nil {
+			return n, fmt.Errorf("aztable: decode listed entity: %w", err)
+		}
+		if keep != nil && !keep(&fields{m: e.Properties}) {
+			continue
+		}
+		etag := azcore.ETag(e.ETag)
+		if etag == "" {
+			return n, fmt.Errorf("aztable: listed entity %s/%s has no ETag", e.PartitionKey, e.RowKey)
+		}
+		tctx, cancel := s.withTimeout(ctx)
+		_, err := s.client.DeleteEntity(tctx, e.PartitionKey, e.RowKey, &aztables.DeleteEntityOptions{IfMatch: &etag})
+		cancel()
+		switch err = mapError(err); {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+			// Gone or rewritten since it was listed: not ours to delete.
+		default:
+			return n, err
 		}
 	}
 	return n, nil

@@ -112,6 +112,7 @@ func encodeCode(c store.Code) ([]byte, error) {
 	p.str("Scope", c.Scope)
 	p.str("GrantID", c.GrantID)
 	p.str("Subject", c.Subject)
+	p.time("RedeemedAt", c.RedeemedAt)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
 	return p.entity(kindCode, c.Hash)
@@ -127,6 +128,7 @@ func decodeCode(f *fields) (store.Code, error) {
 		Scope:         f.str("Scope"),
 		GrantID:       f.str("GrantID"),
 		Subject:       f.str("Subject"),
+		RedeemedAt:    f.time("RedeemedAt"),
 		CreatedAt:     f.time("CreatedAt"),
 		ExpiresAt:     f.time("ExpiresAt"),
 	}
@@ -178,6 +180,7 @@ func encodeRefresh(r store.RefreshToken) ([]byte, error) {
 	p.str("ClientID", r.ClientID)
 	p.str("Scope", r.Scope)
 	p.time("RotatedAt", r.RotatedAt)
+	p.bin("Successor", r.Successor)
 	p.time("CreatedAt", r.CreatedAt)
 	p.time("ExpiresAt", r.ExpiresAt)
 	return p.entity(kindRefresh, r.Hash)
@@ -190,6 +193,7 @@ func decodeRefresh(f *fields) (store.RefreshToken, error) {
 		ClientID:  f.str("ClientID"),
 		Scope:     f.str("Scope"),
 		RotatedAt: f.time("RotatedAt"),
+		Successor: f.bin("Successor"),
 		CreatedAt: f.time("CreatedAt"),
 		ExpiresAt: f.time("ExpiresAt"),
 	}

@@ -27,6 +27,13 @@ type Store struct {
 	codes    map[string]store.Code
 	grants   map[string]store.Grant
 	refresh  map[string]store.RefreshToken
+	counters map[string]counter
+	leases   map[string]store.Lease
+}
+
+type counter struct {
+	n         int64
+	expiresAt time.Time
 }
 
 // Option configures a Store.
@@ -48,6 +55,8 @@ func New(opts ...Option) *Store {
 		codes:    map[string]store.Code{},
 		grants:   map[string]store.Grant{},
 		refresh:  map[string]store.RefreshToken{},
+		counters: map[string]counter{},
+		leases:   map[string]store.Lease{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -92,6 +101,30 @@ func (s *Store) GetClient(_ context.Context, id string) (store.Client, error) {
 	defer s.mu.Unlock()
 	c, err := get(s, s.clients, id, func(c store.Client) time.Time { return c.ExpiresAt })
 	return copyClient(c), err
+}
+
+func (s *Store) TouchClient(_ context.Context, id string, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	c.ExpiresAt = expiresAt
+	s.clients[id] = c
+	return nil
+}
+
+func (s *Store) Increment(_ context.Context, key string, expiresAt time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.counters[key]
+	if !ok || !s.live(c.expiresAt) {
+		c = counter{expiresAt: expiresAt}
+	}
+	c.n++
+	s.counters[key] = c
+	return c.n, nil
 }
 
 func (s *Store) PutAuthRequest(_ context.Context, a store.AuthRequest) error {
@@ -139,12 +172,20 @@ func (s *Store) PutCode(_ context.Context, c store.Code) error {
 	return nil
 }
 
+// TakeCode marks the code redeemed under the one lock, which is what makes
+// redemption single use.
 func (s *Store) TakeCode(_ context.Context, hash string) (store.Code, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := get(s, s.codes, hash, func(c store.Code) time.Time { return c.ExpiresAt })
-	if err == nil {
-		delete(s.codes, hash)
+	switch {
+	case err != nil:
+		return store.Code{}, err
+	case !c.RedeemedAt.IsZero():
+		return c, store.ErrRedeemed
 	}
-	return c, err
+	redeemed := c
+	redeemed.RedeemedAt = s.now().UTC()
+	s.codes[hash] = redeemed
+	return c, nil
 }

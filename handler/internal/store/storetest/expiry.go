@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,10 +89,31 @@ func testExpiry(t *testing.T, s store.Store, c *clock) {
 	}
 }
 
+// deleteAllExpired follows DeleteExpired's cursor to the end of the store
+// and returns how many records it deleted and in how many calls.
+func deleteAllExpired(t *testing.T, s store.Store, now time.Time, max int) (deleted, calls int) {
+	t.Helper()
+	cursor := ""
+	for {
+		n, next, err := s.DeleteExpired(ctx(t), now, cursor, max)
+		must(t, "DeleteExpired", err)
+		if n > max {
+			t.Fatalf("DeleteExpired(max %d) deleted %d in one call", max, n)
+		}
+		deleted, calls = deleted+n, calls+1
+		if next == "" {
+			return deleted, calls
+		}
+		if calls > 10000 {
+			t.Fatal("DeleteExpired never reached the end")
+		}
+		cursor = next
+	}
+}
+
 func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
-	n, err := s.DeleteExpired(ctx(t), t0)
-	if n != 0 || err != nil {
-		t.Errorf("DeleteExpired(empty store) = %d, %v; want 0, nil", n, err)
+	if n, _ := deleteAllExpired(t, s, t0, 100); n != 0 {
+		t.Errorf("DeleteExpired(empty store) = %d, want 0", n)
 	}
 
 	// One record of each kind expires at t0+1m, one at t0+1h; the client
@@ -115,15 +137,17 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 		r := fullRefresh("refresh-"+suffix, g.ID)
 		r.ExpiresAt = exp
 		must(t, "PutRefresh", s.PutRefresh(ctx(t), r))
+		if _, err := s.Increment(ctx(t), "counter-"+suffix, exp); err != nil {
+			t.Fatalf("Increment: %v", err)
+		}
 	}
 	put("old", t0.Add(time.Minute))
 	put("new", t0.Add(time.Hour))
 	must(t, "CreateClient", s.CreateClient(ctx(t), fullClient("forever")))
 
 	c.Set(t0.Add(2 * time.Minute))
-	n, err = s.DeleteExpired(ctx(t), c.Now())
-	if n != 6 || err != nil {
-		t.Errorf("DeleteExpired = %d, %v; want 6, nil", n, err)
+	if n, _ := deleteAllExpired(t, s, c.Now(), 100); n != 7 {
+		t.Errorf("DeleteExpired = %d, want 7", n)
 	}
 
 	// Back to t0, when the old records were live: only a real delete hides them.
@@ -146,10 +170,58 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 	if _, err := s.GetClient(ctx(t), "forever"); err != nil {
 		t.Errorf("GetClient(forever) = %v", err)
 	}
+	// The purged counter starts again; the live one counts on.
+	if n, err := s.Increment(ctx(t), "counter-old", t0.Add(time.Hour)); n != 1 || err != nil {
+		t.Errorf("Increment(purged counter) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.Increment(ctx(t), "counter-new", t0.Add(time.Hour)); n != 2 || err != nil {
+		t.Errorf("Increment(live counter) = %d, %v; want 2", n, err)
+	}
 
 	c.Set(t0.Add(2 * time.Minute))
-	n, err = s.DeleteExpired(ctx(t), c.Now())
-	if n != 0 || err != nil {
-		t.Errorf("DeleteExpired(again) = %d, %v; want 0, nil", n, err)
+	if n, _ := deleteAllExpired(t, s, c.Now(), 100); n != 0 {
+		t.Errorf("DeleteExpired(again) = %d, want 0", n)
+	}
+}
+
+// testDeleteExpiredPaged: one call deletes at most max records, however
+// many have expired, and following the cursor deletes them all, live
+// records untouched. This is what bounds the cost of one purge pass.
+func testDeleteExpiredPaged(t *testing.T, s store.Store, c *clock) {
+	const expired, live = 25, 10
+	for i := range expired + live {
+		a := fullAuthRequest(fmt.Sprintf("paged-%03d", i))
+		if i%7 == 3 || i >= expired+live-live/2 {
+			a.ExpiresAt = t0.Add(time.Hour) // live, some between expired ones
+		} else {
+			a.ExpiresAt = t0.Add(time.Minute)
+		}
+		must(t, "PutAuthRequest", s.PutAuthRequest(ctx(t), a))
+	}
+	c.Set(t0.Add(2 * time.Minute))
+	n, next, err := s.DeleteExpired(ctx(t), c.Now(), "", 4)
+	must(t, "DeleteExpired", err)
+	if n > 4 || next == "" {
+		t.Fatalf("DeleteExpired(max 4) = %d, cursor %q; want at most 4 and a cursor to go on from", n, next)
+	}
+	rest, calls := deleteAllExpired(t, s, c.Now(), 4)
+	wantExpired := 0
+	for i := range expired + live {
+		if !(i%7 == 3 || i >= expired+live-live/2) {
+			wantExpired++
+		}
+	}
+	// The first call's deletions plus a full walk from the start.
+	if n+rest != wantExpired || calls < wantExpired/4 {
+		t.Errorf("deleted %d then %d in %d calls, want %d in all, at most 4 a call", n, rest, calls, wantExpired)
+	}
+	c.Set(t0)
+	for i := range expired + live {
+		_, err := s.GetAuthRequest(ctx(t), fmt.Sprintf("paged-%03d", i))
+		if isLive := i%7 == 3 || i >= expired+live-live/2; isLive {
+			wantErr(t, "GetAuthRequest(live)", err, nil)
+		} else {
+			wantErr(t, "GetAuthRequest(purged)", err, store.ErrNotFound)
+		}
 	}
 }

@@ -55,7 +55,7 @@ func testRefresh(t *testing.T, s store.Store, c *clock) {
 	}
 
 	stale := r
-	r.RotatedAt = c.Now()
+	r = rotated(r, c.Now())
 	must(t, "UpdateRefresh", s.UpdateRefresh(ctx(t), r))
 	got, err := s.GetRefresh(ctx(t), r.Hash)
 	must(t, "GetRefresh(after update)", err)

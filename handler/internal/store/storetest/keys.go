@@ -94,4 +94,18 @@ func testCopies(t *testing.T, s store.Store, _ *clock) {
 	want := fullGrant("copied")
 	want.Upstream[0]++
 	diff(t, "GetGrant", got2, want)
+
+	r := rotated(fullRefresh("copied", "copied"), t0)
+	must(t, "PutRefresh", s.PutRefresh(ctx(t), r))
+	r.Successor[0]++
+	got3, err := s.GetRefresh(ctx(t), "copied")
+	must(t, "GetRefresh", err)
+	got3.Successor[1]++
+	must(t, "UpdateRefresh", s.UpdateRefresh(ctx(t), got3))
+	got3.Successor[2]++ // after the update: must not reach the stored record
+	got3, err = s.GetRefresh(ctx(t), "copied")
+	must(t, "GetRefresh", err)
+	wantR := rotated(fullRefresh("copied", "copied"), t0)
+	wantR.Successor[1]++
+	diff(t, "GetRefresh", got3, wantR)
 }

@@ -63,41 +63,54 @@ func testConsent(t *testing.T, s store.Store, _ *clock) {
 	wantErr(t, "GetConsent(missing)", err, store.ErrNotFound)
 }
 
-func testCode(t *testing.T, s store.Store, _ *clock) {
+func testCode(t *testing.T, s store.Store, c *clock) {
 	want := fullCode("code-hash-1")
 	must(t, "PutCode", s.PutCode(ctx(t), want))
 	got, err := s.TakeCode(ctx(t), want.Hash)
 	must(t, "TakeCode", err)
 	diff(t, "TakeCode", got, want)
 
+	// A redeemed code is remembered until it expires, so a replay is
+	// recognised and its grant can be revoked (RFC 6749 §4.1.2).
+	c.Advance(time.Second)
+	replayed, err := s.TakeCode(ctx(t), want.Hash)
+	wantErr(t, "TakeCode(again)", err, store.ErrRedeemed)
+	redeemed := want
+	redeemed.RedeemedAt = t0
+	diff(t, "TakeCode(again)", replayed, redeemed)
+	c.Set(want.ExpiresAt.Add(time.Second))
 	_, err = s.TakeCode(ctx(t), want.Hash)
-	wantErr(t, "TakeCode(again)", err, store.ErrNotFound)
+	wantErr(t, "TakeCode(again, after expiry)", err, store.ErrNotFound)
 	_, err = s.TakeCode(ctx(t), "missing")
 	wantErr(t, "TakeCode(missing)", err, store.ErrNotFound)
 }
 
 // testConcurrentTake is the single-use guarantee of DESIGN §6: a code
-// replayed in parallel (or two instances racing) is redeemed exactly once.
+// replayed in parallel (or two instances racing) is redeemed exactly once,
+// and the other callers learn that it was redeemed.
 func testConcurrentTake(t *testing.T, s store.Store, _ *clock) {
 	const n = 20
 	tests := []struct {
-		name string
-		put  func() error
-		take func() error
+		name  string
+		put   func() error
+		take  func() error
+		loser error // what every other caller gets
 	}{{
-		name: "TakeCode",
-		put:  func() error { return s.PutCode(ctx(t), fullCode("raced-code")) },
-		take: func() error { _, err := s.TakeCode(ctx(t), "raced-code"); return err },
+		name:  "TakeCode",
+		put:   func() error { return s.PutCode(ctx(t), fullCode("raced-code")) },
+		take:  func() error { _, err := s.TakeCode(ctx(t), "raced-code"); return err },
+		loser: store.ErrRedeemed,
 	}, {
-		name: "TakeAuthRequest",
-		put:  func() error { return s.PutAuthRequest(ctx(t), fullAuthRequest("raced-state")) },
-		take: func() error { _, err := s.TakeAuthRequest(ctx(t), "raced-state"); return err },
+		name:  "TakeAuthRequest",
+		put:   func() error { return s.PutAuthRequest(ctx(t), fullAuthRequest("raced-state")) },
+		take:  func() error { _, err := s.TakeAuthRequest(ctx(t), "raced-state"); return err },
+		loser: store.ErrNotFound,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			must(t, "put", tt.put())
 			errs := race(n, func(int) error { return tt.take() })
-			oneWinner(t, tt.name, errs, store.ErrNotFound)
+			oneWinner(t, tt.name, errs, tt.loser)
 		})
 	}
 }

@@ -110,3 +110,13 @@ func fullRefresh(hash, grantID string) store.RefreshToken {
 		ExpiresAt: t0.Add(30 * 24 * time.Hour),
 	}
 }
+
+// rotated is r as rotation leaves it: marked, with its sealed successor.
+func rotated(r store.RefreshToken, at time.Time) store.RefreshToken {
+	r.RotatedAt = at
+	r.Successor = make([]byte, 82) // a sealed 43-character token: nonce, key id, tag
+	for i := range r.Successor {
+		r.Successor[i] = byte(255 - i)
+	}
+	return r
+}

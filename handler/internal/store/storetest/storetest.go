@@ -49,6 +49,11 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"DeleteGrant", testDeleteGrant},
 		{"Expiry", testExpiry},
 		{"DeleteExpired", testDeleteExpired},
+		{"DeleteExpiredPaged", testDeleteExpiredPaged},
+		{"Lease", testLease},
+		{"Purge", testPurge},
+		{"TouchClient", testTouchClient},
+		{"Increment", testIncrement},
 		{"Keys", testKeys},
 		{"Copies", testCopies},
 	}
