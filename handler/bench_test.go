@@ -25,7 +25,8 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
-// Benchmarks for DESIGN §12. Reproduce with
+// Benchmarks for docs/architecture.md §14 and the README's Performance
+// section. Reproduce with
 //
 //	go test -run '^$' -bench . -benchmem ./handler/
 //
@@ -231,9 +232,9 @@ func benchLogger() *slog.Logger {
 }
 
 // BenchmarkToolsCallHTTP is the same comparison over real loopback HTTP
-// (keep-alive connections, the client on the same two cores as the
-// server, as a load tool would be): what "throughput on this machine"
-// means in DESIGN §12.
+// (keep-alive connections, the client on the same two cores as the server, as
+// a load tool would be): what "throughput on this machine" means in the
+// README's Performance section.
 func BenchmarkToolsCallHTTP(b *testing.B) {
 	srv, token := benchServer(b)
 	rec := httptest.NewRecorder()

@@ -75,7 +75,7 @@ func names(rs []funchost.Route) []string {
 	return out
 }
 
-// TestHostJSON checks the settings the design depends on (DESIGN §8), on
+// TestHostJSON checks the settings docs/architecture.md §10.1 depends on, on
 // the raw file so that a key spelled wrongly cannot hide behind defaults.
 func TestHostJSON(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "host.json"))
@@ -107,8 +107,9 @@ func TestHostJSON(t *testing.T) {
 	if ch.Description.DefaultExecutablePath != "handler" {
 		t.Errorf("defaultExecutablePath = %q, want handler (the name scripts/build.sh builds)", ch.Description.DefaultExecutablePath)
 	}
-	// Proxying, not forwarding: forwarding buffers (no SSE) and follows
-	// redirects (azure.md §0.1).
+	// Proxying, not forwarding: forwarding buffers the response, so no SSE
+	// (docs/architecture.md §10.1;
+	// learn.microsoft.com/azure/azure-functions/functions-custom-handlers).
 	if ch.EnableProxyingHTTPRequest == nil || !*ch.EnableProxyingHTTPRequest {
 		t.Error("customHandler.enableProxyingHttpRequest must be true")
 	}

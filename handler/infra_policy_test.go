@@ -195,7 +195,8 @@ func TestPolicyXMLWellFormed(t *testing.T) {
 }
 
 // corsPaths are the endpoints a browser-based client reads cross-origin
-// (DESIGN §9); noCORSPaths must never be readable cross-origin.
+// (docs/architecture.md §5.4); noCORSPaths must never be readable
+// cross-origin.
 var (
 	corsPaths   = []string{"/.well-known/", "/register", "/token", "/revoke", "/mcp"}
 	noCORSPaths = []string{"/authorize", "/consent", "/callback"}
@@ -205,7 +206,8 @@ func isCORSPath(p string) bool {
 	return slices.ContainsFunc(corsPaths, func(c string) bool { return p == c || strings.HasPrefix(p, c) && strings.HasSuffix(c, "/") })
 }
 
-// TestPolicyCORSPlacement: CORS per operation, exactly where DESIGN §9 says.
+// TestPolicyCORSPlacement: CORS per operation, exactly where
+// docs/architecture.md §11.6 says.
 func TestPolicyCORSPlacement(t *testing.T) {
 	if cors := parsePolicy(t, "api.xml").find("cors"); len(cors) != 0 {
 		t.Error("api.xml (API level) must not contain <cors>: it would apply to /authorize, /consent and /callback")

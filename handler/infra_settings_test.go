@@ -195,8 +195,10 @@ func TestInfraStorageAndVault(t *testing.T) {
 
 // --- (d) roles ----------------------------------------------------------------
 
-// builtinRoles are the documented built-in role definition ids the
-// deployment may grant (reference/azure.md §4.2; Key Vault RBAC guide).
+// builtinRoles are the documented built-in role definition ids the deployment
+// may grant
+// (learn.microsoft.com/azure/role-based-access-control/built-in-roles;
+// learn.microsoft.com/azure/key-vault/general/rbac-guide).
 var builtinRoles = map[string]string{
 	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
 	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",

@@ -1,6 +1,6 @@
-// Command handler is the Azure Functions custom handler: one HTTP server
-// that serves Protected Resource Metadata, the OAuth 2.1 authorization
-// server and the MCP endpoint. See DESIGN.md and README.md.
+// Command handler is the Azure Functions custom handler: one HTTP server that
+// serves Protected Resource Metadata, the OAuth 2.1 authorization server and
+// the MCP endpoint. See docs/architecture.md and README.md.
 package main
 
 import (

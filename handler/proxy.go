@@ -114,9 +114,9 @@ func (pm *proxyMode) userAssertion(ctx context.Context, caller *resource.TokenIn
 	return pm.oauth.UserAssertion(ctx, caller.GrantID)
 }
 
-// purgeEvery runs the store's expiry purge in the background (Table
-// Storage has no TTL; DESIGN §6). Every instance ticks; the purge lease
-// lets one of them purge per interval, a bounded amount each time (see
+// purgeEvery runs the store's expiry purge in the background (Table Storage
+// has no TTL; docs/architecture.md §7.2). Every instance ticks; the purge
+// lease lets one of them purge per interval, a bounded amount each time (see
 // store.Purger).
 func purgeEvery(ctx context.Context, st store.Store, every time.Duration, logger *slog.Logger) {
 	p := store.Purger{Store: st, Holder: tokens.NewOpaque(), Every: every}

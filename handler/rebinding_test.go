@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// The DNS-rebinding guard (DESIGN §8): run by itself on loopback, /mcp
-// refuses a request whose Host is not a loopback name (a web page that
-// rebinds its own domain to 127.0.0.1). Behind the Functions host, which
-// forwards the public Host over loopback, the guard is off, or every real
-// request would be refused.
+// The DNS-rebinding guard (docs/architecture.md §10.4): run by itself on
+// loopback, /mcp refuses a request whose Host is not a loopback name (a web
+// page that rebinds its own domain to 127.0.0.1). Behind the Functions host,
+// which forwards the public Host over loopback, the guard is off, or every
+// real request would be refused.
 func TestDNSRebindingGuard(t *testing.T) {
 	for _, tt := range []struct {
 		name       string

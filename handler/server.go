@@ -31,9 +31,10 @@ func (s *server) Close() {
 	}
 }
 
-// newServer wires every component from the configuration. It makes no
-// network call: keys and discovery documents are fetched on first use, so
-// the process answers its first request within milliseconds (DESIGN §12).
+// newServer wires every component from the configuration. It makes no network
+// call: keys and discovery documents are fetched on first use, so the process
+// answers its first request within milliseconds (docs/architecture.md §10.3,
+// §14).
 func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	logger = slog.New(ctxHandler{logger.Handler()})
 	httpClient, err := entra.NewHTTPClient(cfg.UpstreamCAFile)

@@ -8,7 +8,8 @@
 #
 # Data lives in memory only (--inMemoryPersistence): every start is a clean
 # slate, and tests create their own tables anyway. AZURITE_TABLE_PORT picks
-# the port (default 10002, Azurite's table port; reference/azure.md §5).
+# the port (default 10002, Azurite's table port;
+# learn.microsoft.com/azure/storage/common/storage-use-azurite).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -50,8 +50,8 @@ done
   GOOS=linux GOARCH=amd64 CGO_ENABLED=0 \
     go build -trimpath -ldflags "-s -w" -o "$out/$exe" ./handler
 )
-# func publish sets +x only on defaultExecutablePath and a zip built
-# elsewhere may carry none, so set it here too (reference/azure.md §1.6).
+# func publish sets +x only on defaultExecutablePath and a zip built elsewhere
+# may carry none, so set it here too (docs/architecture.md §10.6).
 chmod +x -- "$out/$exe"
 
 cat <<MSG

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load and fault test of the real processes (DESIGN §12), on loopback only.
+# Load and fault test of the real processes (README "Performance";
+# docs/architecture.md §14), on loopback only.
 #
 #   scripts/loadtest.sh            # ~1 minute; needs npm ci and chromium (scripts/test.sh installs both)
 #

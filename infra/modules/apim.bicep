@@ -2,7 +2,9 @@
 // of the whole product. One API at the root path whose operations mirror
 // handler/routes.go `endpoints` one to one (infra_test.go checks both ways).
 // Consumption is not an option: it has no rate-limit-by-key and cuts
-// long-running/streamed responses (azure.md §2.1).
+// long-running/streamed responses (docs/architecture.md §11.1;
+// learn.microsoft.com/azure/api-management/rate-limit-by-key-policy,
+// learn.microsoft.com/azure/api-management/how-to-server-sent-events).
 
 param location string
 param tags object

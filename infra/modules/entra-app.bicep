@@ -43,10 +43,11 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
   signInAudience: 'AzureADMyOrg'
   identifierUris: [ identifierUri ]
   api: {
-    // v2 tokens: iss https://login.microsoftonline.com/<tenant>/v2.0 and
-    // aud = the client id. The default (null) means v1 tokens with issuer
+    // v2 tokens: iss https://login.microsoftonline.com/<tenant>/v2.0 and aud
+    // = the client id. The default (null) means v1 tokens with issuer
     // https://sts.windows.net/<tenant>/, which neither the handler nor the
-    // APIM policy accepts (azure.md §0.6).
+    // APIM policy accepts (docs/architecture.md §9.3;
+    // learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
     requestedAccessTokenVersion: 2
     oauth2PermissionScopes: [
       {

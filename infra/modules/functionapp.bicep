@@ -129,7 +129,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         maximumInstanceCount: maximumInstanceCount
       }
       // Exactly 'custom' / '1.0': other versions are accepted by ARM and then
-      // break at host start (azure.md §0.3).
+      // break at host start (docs/architecture.md §10.5).
       runtime: { name: 'custom', version: '1.0' }
     }
     siteConfig: {

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Mode selects who issues the tokens MCP clients present (DESIGN §3).
+// Mode selects who issues the tokens MCP clients present
+// (docs/architecture.md §9).
 type Mode string
 
 const (

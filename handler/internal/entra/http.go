@@ -11,9 +11,9 @@ import (
 )
 
 // NewHTTPClient returns the client used for every call to Entra and Graph.
-// Every wait is bounded (DESIGN §12). caFile, when set, adds PEM roots to
-// the system pool (the local emulator's certificate); verification is never
-// switched off.
+// Every wait is bounded (docs/architecture.md §13). caFile, when set, adds
+// PEM roots to the system pool (the local emulator's certificate);
+// verification is never switched off.
 func NewHTTPClient(caFile string) (*http.Client, error) {
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {

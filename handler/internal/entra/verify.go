@@ -21,7 +21,8 @@ import (
 
 // Verifier checks Entra v2 access tokens issued for our app (mode entra).
 // Keys are found lazily through the tenant's openid-configuration on the
-// first token, so start-up makes no network call (DESIGN §12).
+// first token, so start-up makes no network call (docs/architecture.md §9.5,
+// §14).
 type Verifier struct {
 	AuthorityHost string // https://login.microsoftonline.com, no trailing slash
 	TenantID      string

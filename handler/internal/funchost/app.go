@@ -150,7 +150,9 @@ func (a *App) checkHost(haveFunctionJSON bool) []error {
 		errs = append(errs, errors.New("host.json: customHandler.description.defaultExecutablePath is empty"))
 	}
 	// Only the proxying mode is emulated; forwarding buffers responses and
-	// the default mode wraps requests in a JSON envelope (azure.md §1.3).
+	// the default mode wraps requests in a JSON envelope
+	// (learn.microsoft.com/azure/azure-functions/functions-custom-handlers;
+	// docs/architecture.md §10.1).
 	if !ch.EnableProxyingHTTPRequest {
 		errs = append(errs, errors.New("host.json: customHandler.enableProxyingHttpRequest must be true"))
 	}

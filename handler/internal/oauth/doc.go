@@ -1,5 +1,5 @@
 // Package oauth is the OAuth 2.1 authorization server MCP clients talk to
-// (DESIGN §4). This file set holds its building blocks:
+// (docs/architecture.md §4, §5). This file set holds its building blocks:
 //
 //   - errors.go: the one error type and writer for RFC 6749 §5.2 and
 //     RFC 7591 §3.2.2 error responses.

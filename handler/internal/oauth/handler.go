@@ -103,9 +103,9 @@ func (h *Handler) Client(ctx context.Context, clientID string) (store.Client, er
 }
 
 // Browser clients (MCP Inspector, claude.ai) call the metadata, JWKS,
-// /register, /token and /revoke endpoints with fetch(), so those answer
-// CORS with any origin and no credentials (DESIGN §9). /authorize, /consent
-// and /callback are navigations and get no CORS headers.
+// /register, /token and /revoke endpoints with fetch(), so those answer CORS
+// with any origin and no credentials (docs/architecture.md §5.4). /authorize,
+// /consent and /callback are navigations and get no CORS headers.
 const corsAllowHeaders = "Authorization, Content-Type, MCP-Protocol-Version"
 
 // allowCORS marks a response as readable by any origin, without credentials.

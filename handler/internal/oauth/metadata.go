@@ -8,7 +8,7 @@ import (
 )
 
 // Paths of the endpoints advertised in the metadata, relative to
-// PUBLIC_BASE_URL (DESIGN §4).
+// PUBLIC_BASE_URL (docs/architecture.md §5.1).
 const (
 	PathAuthorize = "/authorize"
 	PathToken     = "/token"

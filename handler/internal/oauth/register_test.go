@@ -14,7 +14,8 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
-// Registration bodies as the real clients send them (DESIGN §11).
+// Registration bodies as the real clients send them (docs/architecture.md
+// §16.2).
 const (
 	vscodeBody = `{"client_name":"Visual Studio Code","client_uri":"https://code.visualstudio.com",
 		"grant_types":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"],

@@ -162,7 +162,8 @@ func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 // setCORS lets browser-based MCP clients call /mcp and read the challenge
-// (DESIGN §9). No credentials: tokens travel in Authorization, not cookies.
+// (docs/architecture.md §5.4). No credentials: tokens travel in
+// Authorization, not cookies.
 func setCORS(h http.Header) {
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")

@@ -10,14 +10,14 @@ import (
 // purge.
 const PurgeLease = "purge"
 
-// Purger removes expired records (Table Storage has no TTL; DESIGN §6)
-// in passes whose cost does not depend on the size of the store, one
-// instance at a time: a pass takes the purge lease for Every, so every
-// other instance skips its passes until the lease lapses, deletes at most
-// Pages×PageSize records over at most Pages calls of DeleteExpired, and
-// leaves the cursor in the lease for the next pass, whichever instance
-// runs it. A table with more expired records than one pass removes is
-// cleared over several intervals instead of in one long scan.
+// Purger removes expired records (Table Storage has no TTL;
+// docs/architecture.md §7.2) in passes whose cost does not depend on the size
+// of the store, one instance at a time: a pass takes the purge lease for
+// Every, so every other instance skips its passes until the lease lapses,
+// deletes at most Pages×PageSize records over at most Pages calls of
+// DeleteExpired, and leaves the cursor in the lease for the next pass,
+// whichever instance runs it. A table with more expired records than one pass
+// removes is cleared over several intervals instead of in one long scan.
 type Purger struct {
 	Store    Store
 	Holder   string        // this instance

@@ -146,8 +146,9 @@ type Client struct {
 	ExpiresAt               time.Time // idle expiry; zero: never
 }
 
-// AuthRequest is an authorization request in flight (DESIGN §4: /authorize →
-// /consent → Entra → /callback). ID is random and is sent to Entra as state.
+// AuthRequest is an authorization request in flight (docs/architecture.md §4:
+// /authorize → /consent → Entra → /callback). ID is random and is sent to
+// Entra as state.
 type AuthRequest struct {
 	ID                 string
 	ClientID           string
@@ -191,7 +192,8 @@ type Code struct {
 }
 
 // Grant is one user's authorization of one client: the refresh-token family
-// and the sealed upstream Entra tokens (DESIGN §5). Access tokens carry its ID.
+// and the sealed upstream Entra tokens (docs/architecture.md §6.4). Access
+// tokens carry its ID.
 type Grant struct {
 	ID       string
 	ClientID string

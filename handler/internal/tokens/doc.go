@@ -1,5 +1,5 @@
-// Package tokens owns the authorization server's key material and the
-// tokens made with it (DESIGN §5):
+// Package tokens owns the authorization server's key material and the tokens
+// made with it (docs/architecture.md §6, §8):
 //
 //   - Access tokens are compact RS256 JWTs (RFC 7519, RFC 7515, RFC 7518
 //     §3.3) following the JWT profile for OAuth 2.0 access tokens (RFC 9068):

@@ -48,8 +48,8 @@ type AccessClaims struct {
 	ExpiresAt time.Time // exp: set by Mint
 }
 
-// wireClaims is the JSON payload. aud is a single resource, the MCP
-// endpoint (RFC 8707, DESIGN §5).
+// wireClaims is the JSON payload. aud is a single resource, the MCP endpoint
+// (RFC 8707; docs/architecture.md §6.1).
 type wireClaims struct {
 	jwt.RegisteredClaims
 	ClientID string `json:"client_id"`

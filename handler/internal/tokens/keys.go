@@ -8,8 +8,8 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 )
 
-// Keys is the key material from configuration (DESIGN §5): the signing
-// and sealing keys, each with an optional previous key for rotation.
+// Keys is the key material from configuration (docs/architecture.md §8): the
+// signing and sealing keys, each with an optional previous key for rotation.
 type Keys struct {
 	Signing, SigningPrev *SigningKey
 	Sealing, SealingPrev *SealingKey

@@ -19,9 +19,9 @@ func NewOpaque() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Hash returns the hex SHA-256 of s: the storage key of a secret, so a
-// leaked table never yields a usable token (DESIGN §6). The inputs are
-// 256-bit random values, so an unsalted fast hash is sufficient.
+// Hash returns the hex SHA-256 of s: the storage key of a secret, so a leaked
+// table never yields a usable token (docs/architecture.md §6.5). The inputs
+// are 256-bit random values, so an unsalted fast hash is sufficient.
 func Hash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])

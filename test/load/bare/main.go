@@ -1,7 +1,8 @@
 // Command bare is the load test's baseline: a plain net/http server that
-// answers every request with the bytes of a file (an authenticated
-// tools/call response captured from the handler). DESIGN §12 compares the
-// handler's throughput with it. Test tooling only; never deployed.
+// answers every request with the bytes of a file (an authenticated tools/call
+// response captured from the handler). The README's Performance section
+// compares the handler's throughput with it. Test tooling only; never
+// deployed.
 package main
 
 import (

@@ -1,12 +1,13 @@
 // Package aztable is the store.Store on Azure Table Storage (Azurite
-// locally), the state every Functions instance shares (DESIGN §6).
+// locally), the state every Functions instance shares (docs/architecture.md
+// §7.3).
 //
 // One table holds everything: PartitionKey is the record kind, RowKey the
 // record's key (see rowKey), and every lookup is a point read. Table Storage
 // has no TTL, so reads check ExpiresAt and DeleteExpired purges
-// (reference/azure.md §5). Single use and rotation rely on ETags: a Take is
-// a read plus a delete with If-Match, an update is a replace with If-Match,
-// so of two racing callers the service lets exactly one through.
+// (docs/architecture.md §7.2). Single use and rotation rely on ETags: a Take
+// is a read plus a delete with If-Match, an update is a replace with
+// If-Match, so of two racing callers the service lets exactly one through.
 package aztable
 
 import (
@@ -52,8 +53,8 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 func WithClientOptions(o *aztables.ClientOptions) Option { return func(s *Store) { s.copts = o } }
 
 // New returns a Store on the table client points at. It makes no network
-// call: the table is created by the first operation that finds it missing,
-// so a cold start costs nothing (DESIGN §12).
+// call: the table is created by the first operation that finds it missing, so
+// a cold start costs nothing (docs/architecture.md §14).
 func New(client *aztables.Client, opts ...Option) *Store {
 	s := &Store{client: client, now: time.Now, timeout: 5 * time.Second}
 	for _, o := range opts {
@@ -69,7 +70,7 @@ func New(client *aztables.Client, opts ...Option) *Store {
 //
 // "UseDevelopmentStorage=true" is accepted too and means Azurite on its
 // default port: the SDK's parser requires AccountName and does not know it
-// (azure.md §5).
+// (docs/architecture.md §7.3).
 func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, error) {
 	s := New(nil, opts...)
 	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), s.clientOptions())

@@ -102,7 +102,8 @@ func silentPort(t *testing.T) int {
 }
 
 // TestUnavailable: storage that is down or hung must fail fast with
-// ErrUnavailable (handlers answer 503), never hang (DESIGN §12).
+// ErrUnavailable (handlers answer 503), never hang (docs/architecture.md
+// §13).
 func TestUnavailable(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	tests := []struct {

@@ -9,9 +9,10 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// TestRowKey checks the key mapping without a Table service: every RowKey
-// is legal (azure.md §5: at most 1 KiB, none of / \ # ? or control
-// characters) and distinct keys get distinct RowKeys.
+// TestRowKey checks the key mapping without a Table service: every RowKey is
+// legal (at most 1 KiB, none of / \ # ? or control characters:
+// learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model)
+// and distinct keys get distinct RowKeys.
 func TestRowKey(t *testing.T) {
 	keys := []string{
 		"", "plain", "Plain-key_1.0", "with/slash", `back\slash`, "hash#", "q?",

@@ -15,9 +15,10 @@ import (
 // The primitives every method is built from. Each runs within the caller's
 // operation timeout (see withTimeout).
 
-// get point-reads one record. It is ErrNotFound when the row is missing,
-// when it has expired (no TTL in Table Storage: azure.md §5), or when the
-// row holds a different key (only possible if two keys hashed alike).
+// get point-reads one record. It is ErrNotFound when the row is missing, when
+// it has expired (no TTL in Table Storage: docs/architecture.md §7.2), or
+// when the row holds a different key (only possible if two keys hashed
+// alike).
 func (s *Store) get(ctx context.Context, kind, key, keyProp string) (*fields, azcore.ETag, error) {
 	f, etag, err := s.getAny(ctx, kind, key, keyProp)
 	if err == nil && s.expired(f.time("ExpiresAt")) {
@@ -52,11 +53,12 @@ func (s *Store) expired(at time.Time) bool {
 	return !at.IsZero() && s.now().After(at)
 }
 
-// take reads a record and deletes it with If-Match on the ETag just read.
-// Of any number of concurrent takers all may read it, but only the first
-// delete matches; the rest get 404 (gone) or 412 (ETag changed), which both
-// mean "already used" (DESIGN §6, azure.md §5). Without If-Match the SDK
-// deletes unconditionally and every taker would win.
+// take reads a record and deletes it with If-Match on the ETag just read. Of
+// any number of concurrent takers all may read it, but only the first delete
+// matches; the rest get 404 (gone) or 412 (ETag changed), which both mean
+// "already used" (docs/architecture.md §7.2; Delete Entity,
+// learn.microsoft.com/rest/api/storageservices/delete-entity1). Without
+// If-Match the SDK deletes unconditionally and every taker would win.
 func (s *Store) take(ctx context.Context, kind, key, keyProp string) (*fields, error) {
 	f, etag, err := s.get(ctx, kind, key, keyProp)
 	if err != nil {

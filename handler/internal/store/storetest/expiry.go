@@ -8,9 +8,9 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// testExpiry: Table Storage has no TTL (azure.md §5), so every read must
-// check ExpiresAt itself. Each case stores a record that expires at t0+1m
-// and reads it after the clock has passed that.
+// testExpiry: Table Storage has no TTL (docs/architecture.md §7.2), so every
+// read must check ExpiresAt itself. Each case stores a record that expires at
+// t0+1m and reads it after the clock has passed that.
 func testExpiry(t *testing.T, s store.Store, c *clock) {
 	exp := t0.Add(time.Minute)
 	tests := []struct {

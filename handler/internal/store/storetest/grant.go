@@ -69,8 +69,9 @@ func testRefresh(t *testing.T, s store.Store, c *clock) {
 	wantErr(t, "UpdateRefresh(deleted)", s.UpdateRefresh(ctx(t), got), store.ErrNotFound)
 }
 
-// testConcurrentUpdate: many writers holding one ETag, exactly one wins.
-// This is what makes refresh-token rotation happen once (DESIGN §5).
+// testConcurrentUpdate: many writers holding one ETag, exactly one wins. This
+// is what makes refresh-token rotation happen once (docs/architecture.md
+// §6.2).
 func testConcurrentUpdate(t *testing.T, s store.Store, _ *clock) {
 	const n = 20
 	t.Run("UpdateGrant", func(t *testing.T) {

@@ -7,9 +7,10 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// keys are IDs a backend must take as they are. Table Storage forbids
-// / \ # ? and control characters in keys and limits them to 1 KiB
-// (azure.md §5), and client IDs may be URLs (client ID metadata documents).
+// keys are IDs a backend must take as they are. Table Storage forbids / \ # ?
+// and control characters in keys and limits them to 1 KiB
+// (docs/architecture.md §7.3), and client IDs may be URLs (client ID metadata
+// documents).
 var keys = []string{
 	"plain",
 	"with/slash",

@@ -85,9 +85,9 @@ func testCode(t *testing.T, s store.Store, c *clock) {
 	wantErr(t, "TakeCode(missing)", err, store.ErrNotFound)
 }
 
-// testConcurrentTake is the single-use guarantee of DESIGN §6: a code
-// replayed in parallel (or two instances racing) is redeemed exactly once,
-// and the other callers learn that it was redeemed.
+// testConcurrentTake is the single-use guarantee of docs/architecture.md §6.3
+// and §7.2: a code replayed in parallel (or two instances racing) is redeemed
+// exactly once, and the other callers learn that it was redeemed.
 func testConcurrentTake(t *testing.T, s store.Store, _ *clock) {
 	const n = 20
 	tests := []struct {
