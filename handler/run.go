@@ -25,6 +25,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
 
 	srv, err := newServer(cfg, logger)
 	if err != nil {

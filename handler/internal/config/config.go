@@ -71,7 +71,7 @@ const (
 const DefaultPort = 8080
 
 // Config is the validated configuration. Durations and URLs are parsed;
-// secrets are kept as given and are never logged (see Redacted).
+// secrets are kept as given and are never logged: LogValue redacts them.
 type Config struct {
 	PublicBaseURL string // no trailing slash
 	Mode          Mode
