@@ -18,29 +18,29 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// ErrConsentRequired means Entra refused On-Behalf-Of because the user or
+// ConsentRequiredError means Entra refused On-Behalf-Of because the user or
 // an administrator has not consented to the downstream permission
 // (AADSTS65001, suberror consent_required). URL is the admin-consent URL
 // for Scopes.
-type ErrConsentRequired struct {
+type ConsentRequiredError struct {
 	URL    string
 	Scopes []string
 	Detail string // the AADSTS code, for the log
 }
 
-func (e *ErrConsentRequired) Error() string {
+func (e *ConsentRequiredError) Error() string {
 	return "consent required for " + strings.Join(e.Scopes, " ") + "; an administrator can grant it at " + e.URL
 }
 
-// ErrInteractionRequired means Entra refused On-Behalf-Of until the user
+// InteractionRequiredError means Entra refused On-Behalf-Of until the user
 // signs in again interactively: error interaction_required, typically a
 // Conditional Access policy asking for multi-factor authentication on the
 // downstream API (AADSTS50076, AADSTS50079). On-Behalf-Of cannot prompt.
-type ErrInteractionRequired struct {
+type InteractionRequiredError struct {
 	Detail string
 }
 
-func (e *ErrInteractionRequired) Error() string {
+func (e *InteractionRequiredError) Error() string {
 	return "interaction required by Entra ID (" + e.Detail + "): the user must sign in again"
 }
 
@@ -161,7 +161,7 @@ func (o *OBO) evict(now time.Time) {
 }
 
 // classify turns Entra's consent and interaction answers into
-// ErrConsentRequired and ErrInteractionRequired. azidentity puts Entra's
+// ConsentRequiredError and InteractionRequiredError. azidentity puts Entra's
 // JSON error body into the error text, which is the only stable place to
 // read error, error_codes and suberror from.
 func (o *OBO) classify(err error, scopes []string) error {
@@ -171,9 +171,9 @@ func (o *OBO) classify(err error, scopes []string) error {
 	}
 	switch msg := err.Error(); {
 	case strings.Contains(msg, "AADSTS65001") || consentSuberror.MatchString(msg):
-		return &ErrConsentRequired{URL: o.ConsentURL(scopes), Scopes: scopes, Detail: "AADSTS65001"}
+		return &ConsentRequiredError{URL: o.ConsentURL(scopes), Scopes: scopes, Detail: "AADSTS65001"}
 	case interactionError.MatchString(msg):
-		return &ErrInteractionRequired{Detail: aadstsCode(msg)}
+		return &InteractionRequiredError{Detail: aadstsCode(msg)}
 	}
 	return fmt.Errorf("on-behalf-of: %w", err)
 }

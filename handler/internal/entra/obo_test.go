@@ -35,7 +35,7 @@ func assertionFor(t *testing.T, e *entraemu.Emulator, upn string) string {
 	return a
 }
 
-// TestOBOConsentRequired: Entra's AADSTS65001 becomes ErrConsentRequired
+// TestOBOConsentRequired: Entra's AADSTS65001 becomes ConsentRequiredError
 // naming the scopes and the admin-consent URL for them.
 func TestOBOConsentRequired(t *testing.T) {
 	e := entraemu.NewTestServer(t, nil)
@@ -48,7 +48,7 @@ func TestOBOConsentRequired(t *testing.T) {
 		t.Fatalf("Adele (consented): %q %v", tok, err)
 	}
 	_, err := o.Token(ctx, assertionFor(t, e, "MeganB@contoso.example"), exp, mail)
-	var cr *ErrConsentRequired
+	var cr *ConsentRequiredError
 	if !errors.As(err, &cr) {
 		t.Fatalf("Megan (not consented): %v", err)
 	}
@@ -61,7 +61,7 @@ func TestOBOConsentRequired(t *testing.T) {
 
 // TestOBOInteractionRequired: a Conditional Access answer (Entra's body for
 // a policy that wants MFA on the downstream API) becomes
-// ErrInteractionRequired; other refusals stay plain errors.
+// InteractionRequiredError; other refusals stay plain errors.
 func TestOBOInteractionRequired(t *testing.T) {
 	cfg := entraemu.DefaultConfig()
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -86,13 +86,13 @@ func TestOBOInteractionRequired(t *testing.T) {
 	}{
 		{"interaction_required", `{"error":"interaction_required","error_description":"AADSTS50079: Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access 'Microsoft Graph'.","error_codes":[50079],"suberror":"basic_action","claims":"{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"x\"]}}}"}`,
 			func(err error) bool {
-				var ir *ErrInteractionRequired
+				var ir *InteractionRequiredError
 				return errors.As(err, &ir) && ir.Detail == "AADSTS50079"
 			}},
 		{"other invalid_grant", `{"error":"invalid_grant","error_description":"AADSTS50013: Assertion failed signature validation.","error_codes":[50013]}`,
 			func(err error) bool {
-				var ir *ErrInteractionRequired
-				var cr *ErrConsentRequired
+				var ir *InteractionRequiredError
+				var cr *ConsentRequiredError
 				return err != nil && !errors.As(err, &ir) && !errors.As(err, &cr)
 			}},
 	}

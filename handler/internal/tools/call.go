@@ -53,7 +53,7 @@ type Call struct {
 // and the user consented to exactly those.
 //
 // Tokens are cached per user and scope set until shortly before they
-// expire. Errors: *ConsentRequired when Entra needs the user's (or an
+// expire. Errors: *ConsentRequiredError when Entra needs the user's (or an
 // administrator's) consent or a fresh interactive sign-in; any other error
 // is an upstream failure. Return them from Run unchanged.
 func (c *Call) OnBehalfOf(ctx context.Context, scopes ...string) (string, error) {
@@ -71,13 +71,13 @@ func (c *Call) OnBehalfOf(ctx context.Context, scopes ...string) (string, error)
 		}
 	}
 	tok, err := c.upstream.Token(ctx, c.token, scopes)
-	var consent *entra.ErrConsentRequired
-	var interaction *entra.ErrInteractionRequired
+	var consent *entra.ConsentRequiredError
+	var interaction *entra.InteractionRequiredError
 	switch {
 	case errors.As(err, &consent):
-		return "", &ConsentRequired{Permissions: slices.Clone(scopes), AdminConsentURL: consent.URL}
+		return "", &ConsentRequiredError{Permissions: slices.Clone(scopes), AdminConsentURL: consent.URL}
 	case errors.As(err, &interaction):
-		return "", &ConsentRequired{Permissions: slices.Clone(scopes), SignInAgain: true, Detail: interaction.Detail}
+		return "", &ConsentRequiredError{Permissions: slices.Clone(scopes), SignInAgain: true, Detail: interaction.Detail}
 	}
 	return tok, err
 }

@@ -13,20 +13,20 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 )
 
-// ConsentRequired is OnBehalfOf's error when Microsoft Entra ID will not
+// ConsentRequiredError is OnBehalfOf's error when Microsoft Entra ID will not
 // issue the downstream token until the user acts: consent to Permissions
 // is missing (AADSTS65001), or, with SignInAgain, Entra wants a fresh
 // interactive sign-in (interaction_required, e.g. multi-factor
 // authentication). Returned from Run, it becomes a tool result that tells
 // the user what to do.
-type ConsentRequired struct {
+type ConsentRequiredError struct {
 	Permissions     []string
 	AdminConsentURL string // where an administrator can consent for everyone
 	SignInAgain     bool
 	Detail          string // Entra's AADSTS code, for the log
 }
 
-func (e *ConsentRequired) Error() string {
+func (e *ConsentRequiredError) Error() string {
 	if e.SignInAgain {
 		return "Entra ID requires the user to sign in again (" + e.Detail + ")"
 	}
@@ -61,7 +61,7 @@ func (r *registered) result(ctx context.Context, log *slog.Logger, out json.RawM
 // messages, tokens) stays in the log.
 func (r *registered) errorText(ctx context.Context, log *slog.Logger, err error) string {
 	title := r.def.tool.Title
-	var consent *ConsentRequired
+	var consent *ConsentRequiredError
 	var mine *userError
 	var um interface{ UserMessage() string }
 	switch {
