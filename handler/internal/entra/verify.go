@@ -84,7 +84,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*resource.TokenInfo,
 		jwt.WithTimeFunc(now),
 	)
 	if _, err := p.ParseWithClaims(raw, &claims, kf.Keyfunc); err != nil {
-		return nil, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: %w", resource.ErrInvalidToken, err)
 	}
 	if claims.TenantID != v.TenantID {
 		return nil, fmt.Errorf("%w: tid %q is not this tenant", resource.ErrInvalidToken, claims.TenantID)
@@ -236,7 +236,7 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, raw, clientID, nonce strin
 		jwt.WithTimeFunc(now),
 	)
 	if _, err := p.ParseWithClaims(raw, &c, kf.Keyfunc); err != nil {
-		return IDClaims{}, fmt.Errorf("%w: id token: %v", resource.ErrInvalidToken, err)
+		return IDClaims{}, fmt.Errorf("%w: id token: %w", resource.ErrInvalidToken, err)
 	}
 	if c.Nonce == "" || c.Nonce != nonce {
 		return IDClaims{}, fmt.Errorf("%w: id token nonce mismatch", resource.ErrInvalidToken)

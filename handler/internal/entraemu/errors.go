@@ -74,7 +74,7 @@ func (e *Emulator) writeJSONError(w http.ResponseWriter, r *http.Request, err *E
 	if err.Suberror != "" {
 		body["suberror"] = err.Suberror
 	}
-	e.log.Info("request refused", "path", r.URL.Path, "error", err.Code, "aadsts", err.AADSTS, "correlation_id", id.correlation)
+	e.log.Info("request refused", "path", r.URL.Path, "code", err.Code, "aadsts", err.AADSTS, "correlation_id", id.correlation)
 	writeJSON(w, err.Status, body)
 }
 
@@ -98,7 +98,7 @@ func (e *Emulator) redirectError(w http.ResponseWriter, r *http.Request, redirec
 		q.Set("error_subcode", err.Suberror)
 	}
 	u.RawQuery = q.Encode()
-	e.log.Info("authorization refused", "error", err.Code, "aadsts", err.AADSTS, "correlation_id", id.correlation)
+	e.log.Info("authorization refused", "code", err.Code, "aadsts", err.AADSTS, "correlation_id", id.correlation)
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 

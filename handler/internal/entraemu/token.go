@@ -127,7 +127,7 @@ func (e *Emulator) checkFederatedAssertion(r *http.Request, c *Client, assertion
 		if got, _ := unverified["iss"].(string); got != "" && got != iss {
 			return invalidClient(700211, "No matching federated identity record found for presented assertion issuer '%s'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.", got)
 		}
-		e.log.Info("client assertion rejected", "client_id", c.ID, "reason", err.Error())
+		e.log.Info("client assertion rejected", "client_id", c.ID, "err", err)
 		return invalidClient(700027, "Client assertion failed signature validation or is not within its valid time range.")
 	}
 	sub, _ := claims["sub"].(string)

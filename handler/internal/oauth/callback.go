@@ -35,7 +35,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		// Entra's description carries AADSTS codes for the log; the client
 		// gets a plain OAuth error.
-		h.logger().InfoContext(r.Context(), "callback: entra returned an error", "error", e, "error_description", q.Get("error_description"))
+		h.logger().InfoContext(r.Context(), "callback: entra returned an error", "code", e, "error_description", q.Get("error_description"))
 		code := "access_denied"
 		if e == "temporarily_unavailable" || e == "server_error" {
 			code = e

@@ -30,7 +30,7 @@ func (f *CIMDFetcher) cached(url string) (*cimdEntry, bool) {
 func (f *CIMDFetcher) remember(url string, c store.Client, err error, ttl time.Duration) {
 	if err != nil {
 		ttl = cimdNegativeTTL
-		f.opts.Logger.Info("client metadata document rejected", slog.String("client_id", url), slog.Any("error", err))
+		f.opts.Logger.Info("client metadata document rejected", slog.String("client_id", url), slog.Any("err", err))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

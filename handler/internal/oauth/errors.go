@@ -165,7 +165,7 @@ func writeError(logger *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	}
 	logger.LogAttrs(r.Context(), level, "oauth error",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.String("error", e.Code), slog.Int("status", status), slog.Any("cause", e.Err))
+		slog.String("code", e.Code), slog.Int("status", status), slog.Any("err", e.Err))
 	// RFC 6749 §5.2: a failed Basic authentication is answered with a
 	// challenge for the scheme the client used.
 	if e.Code == CodeInvalidClient && status == http.StatusUnauthorized {
@@ -210,7 +210,7 @@ func sanitizeDescription(s string) string {
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		slog.Default().Error("encoding JSON response", slog.Any("error", err))
+		slog.Default().Error("encoding JSON response", slog.Any("err", err))
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":"server_error","error_description":"internal server error"}`)
 	}

@@ -294,13 +294,13 @@ func httpsURL(field, raw string) (string, error) {
 		return "", nil
 	}
 	if err := checkURIChars(raw); err != nil {
-		return "", fmt.Errorf("%s: %v", field, err)
+		return "", fmt.Errorf("%s: %w", field, err)
 	}
 	if !strings.HasPrefix(raw, "https://") || IsLoopbackRedirectURI(raw) {
 		return "", fmt.Errorf("%s: must be an https URL", field)
 	}
 	if _, err := parseHTTPSURL(raw); err != nil {
-		return "", fmt.Errorf("%s: %v", field, err)
+		return "", fmt.Errorf("%s: %w", field, err)
 	}
 	return raw, nil
 }

@@ -19,7 +19,7 @@ import (
 func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.TokenInfo, error) {
 	c, err := h.Issuer.Verify(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
+		return nil, err // wraps resource.ErrInvalidToken and its cause
 	}
 	g, err := h.liveGrant(ctx, c.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,7 +73,7 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 				// Entra revoked the session: so do we.
 				_ = h.revokeGrant(ctx, grantID)
 				h.logger().InfoContext(ctx, "upstream refresh refused; grant revoked", "grant", grantID, "err", err)
-				return "", time.Time{}, fmt.Errorf("%w: %v", resource.ErrInvalidToken, err)
+				return "", time.Time{}, fmt.Errorf("%w: upstream refresh refused: %w", resource.ErrInvalidToken, err)
 			}
 			return "", time.Time{}, err
 		}

@@ -14,13 +14,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
-
-// ErrInvalidToken is wrapped by every Verify failure; the bearer
-// middleware answers 401 invalid_token for it (RFC 6750 §3.1). The cause
-// (jwt.ErrTokenExpired, …) is wrapped too, for logs and errors.Is.
-var ErrInvalidToken = errors.New("tokens: invalid access token")
 
 const (
 	// Leeway tolerates clock skew between instances and APIM when checking
@@ -177,24 +173,26 @@ func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
 // Verify checks a token's signature (RS256 only, kid among the current and
 // previous keys), typ, exact iss, aud containing our resource, a required
 // exp, sane nbf/iat (30 s leeway) and the presence of sub, client_id, jti
-// and gid. Every failure wraps ErrInvalidToken.
+// and gid. Every failure wraps resource.resource.ErrInvalidToken, so the bearer
+// middleware answers 401 invalid_token (RFC 6750 §3.1), and its cause
+// (jwt.ErrTokenExpired, …) for logs and errors.Is.
 func (i *Issuer) Verify(token string) (AccessClaims, error) {
 	if len(token) > maxTokenLen {
-		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLen)
+		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", resource.ErrInvalidToken, maxTokenLen)
 	}
 	if c, ok := i.verified.Get(token); ok {
 		return c, nil
 	}
 	var wc wireClaims
 	if _, err := i.parser.ParseWithClaims(token, &wc, i.key); err != nil {
-		return AccessClaims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return AccessClaims{}, fmt.Errorf("%w: %w", resource.ErrInvalidToken, err)
 	}
 	if wc.Subject == "" || wc.ClientID == "" || wc.GrantID == "" || wc.ID == "" || wc.IssuedAt == nil {
-		return AccessClaims{}, fmt.Errorf("%w: missing sub, client_id, gid, jti or iat", ErrInvalidToken)
+		return AccessClaims{}, fmt.Errorf("%w: missing sub, client_id, gid, jti or iat", resource.ErrInvalidToken)
 	}
 	iat, exp := wc.IssuedAt.Time, wc.ExpiresAt.Time
 	if exp.Sub(iat) > maxLifetime+Leeway {
-		return AccessClaims{}, fmt.Errorf("%w: lifetime %s exceeds %s", ErrInvalidToken, exp.Sub(iat), maxLifetime)
+		return AccessClaims{}, fmt.Errorf("%w: lifetime %s exceeds %s", resource.ErrInvalidToken, exp.Sub(iat), maxLifetime)
 	}
 	c := AccessClaims{
 		Subject:   wc.Subject,

@@ -14,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 )
 
@@ -137,7 +139,7 @@ func TestVerify(t *testing.T) {
 				if err == nil {
 					t.Fatal("Verify succeeded, want error")
 				}
-				if !errors.Is(err, ErrInvalidToken) {
+				if !errors.Is(err, resource.ErrInvalidToken) {
 					t.Errorf("error %v does not wrap ErrInvalidToken", err)
 				}
 			}
