@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // jwtFixture is a gateway whose operations validate tokens from iss, plus
 // the step of each, to run directly and read the failure reason.
 type jwtFixture struct {
 	is    *issuer
-	clock *fakeClock
+	clock *testutil.Clock
 	g     *Gateway
 	aud   string
 }
@@ -41,7 +43,7 @@ func newJWTFixture(t testing.TB) *jwtFixture {
 			"noexp":  testPolicy(vj(` require-expiration-time="false"`), "<base />", "<base />", "<base />"),
 		},
 	}.write(t)
-	clock := &fakeClock{t: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	g, err := New(Config{InfraDir: dir, AuthMode: "proxy", Now: clock.Now,
 		NamedValues: map[string]string{"function-host-key": "k", "idp": idp.URL},
 		Backends:    map[string]string{"function-app": "http://127.0.0.1:1"}})
@@ -181,7 +183,7 @@ func TestOpenIDConfigCache(t *testing.T) {
 	if n := f.is.fetches(); n != 1 {
 		t.Fatalf("unknown kid within 5 min of the last fetch: %d fetches, want still 1", n)
 	}
-	f.clock.Add(5 * time.Minute)
+	f.clock.Advance(5 * time.Minute)
 	// The issuer rotates: its RSA key is now published as "new-key".
 	f.is.mu.Lock()
 	f.is.kids = []string{"new-key", "ec-1"}
@@ -192,7 +194,7 @@ func TestOpenIDConfigCache(t *testing.T) {
 	if n := f.is.fetches(); n != 2 {
 		t.Fatalf("%d fetches, want 2", n)
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.check(t, "strict", unknown())
 	if n := f.is.fetches(); n != 3 {
 		t.Fatalf("after an hour: %d fetches, want 3", n)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // TestLimiterSlidingWindow: calls per key in a sliding window; refused
@@ -35,7 +37,7 @@ func TestLimiterSlidingWindow(t *testing.T) {
 // message; the counter key is per operation and client address, as in the
 // real policy files, and one counter serves every policy with that key.
 func TestRateLimitPolicy(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(5000, 0)}
+	clock := testutil.NewClock(time.Unix(5000, 0))
 	limit := `<base /><rate-limit-by-key calls="2" renewal-period="30" counter-key='@(context.Operation.Id + ":" + context.Request.IpAddress)' />`
 	dir := testInfra{
 		ops: []Operation{
@@ -60,7 +62,7 @@ func TestRateLimitPolicy(t *testing.T) {
 	if post("/b").StatusCode != 200 {
 		t.Fatal("/b has its own counter (the key holds the operation id)")
 	}
-	clock.Add(30 * time.Second)
+	clock.Advance(30 * time.Second)
 	if post("/a").StatusCode != 200 {
 		t.Fatal("after the renewal period the call passes again")
 	}

@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -20,19 +18,6 @@ const (
 )
 
 var apiScope = "api://" + DevAppClientID + "/" + DevAppScope
-
-// clock is a settable clock for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // oauthConfig is golang.org/x/oauth2 set up against the emulator.
 func oauthConfig(e *Emulator, clientID, secret, redirect string, scopes ...string) *oauth2.Config {

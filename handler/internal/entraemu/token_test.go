@@ -9,6 +9,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // TestCodeFlowConfidential walks a whole sign-in of the confidential app
@@ -67,7 +69,7 @@ func TestCodeFlowConfidential(t *testing.T) {
 }
 
 func TestTokenErrors(t *testing.T) {
-	c := &clock{t: time.Now()}
+	c := testutil.NewClock(time.Now())
 	e := NewTestServer(t, func(cfg *Config) { cfg.Now = c.Now })
 	cfg := oauthConfig(e, DevPublicClientID, "", "http://127.0.0.1:5555/callback", apiScope, "offline_access")
 	verifier := oauth2.GenerateVerifier()

@@ -18,19 +18,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // cimdDoc is a VS Code–like client ID metadata document for url.
 func cimdDoc(url string, extra string) string {
@@ -44,12 +34,12 @@ func cimdDoc(url string, extra string) string {
 type cimdTestServer struct {
 	*httptest.Server
 	hits  atomic.Int32
-	clock *fakeClock
+	clock *testutil.Clock
 }
 
 func newCIMDTestServer(t *testing.T, handler func(w http.ResponseWriter, r *http.Request, self string)) *cimdTestServer {
 	t.Helper()
-	s := &cimdTestServer{clock: &fakeClock{t: t0}}
+	s := &cimdTestServer{clock: testutil.NewClock(t0)}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		handler(w, r, "https://"+r.Host+r.URL.Path)

@@ -3,38 +3,12 @@ package oauth
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, got, "", "  "); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	pretty.WriteByte('\n')
-	path := "testdata/" + name + ".golden.json"
-	if *update {
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), pretty.String()); diff != "" {
-		t.Errorf("%s mismatch (-want +got), run with -update if intended:\n%s", path, diff)
-	}
-}
 
 func TestMetadataDocuments(t *testing.T) {
 	h := newTestHandler(t, nil)
@@ -53,7 +27,7 @@ func TestMetadataDocuments(t *testing.T) {
 				w.Header().Get("Cache-Control") != metadataCacheControl || w.Header().Get("Access-Control-Allow-Origin") != "*" {
 				t.Fatalf("status %d, headers %v", w.Code, w.Header())
 			}
-			checkGolden(t, tt.golden, w.Body.Bytes())
+			testutil.GoldenJSON(t, "testdata/"+tt.golden+".golden.json", w.Body.Bytes())
 			// RFC 8414 §3.3: the issuer is exactly the base URL.
 			var m ServerMetadata
 			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m.Issuer != h.Config.PublicBaseURL {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // t0 is the suite's start time. It has sub-second digits, to catch a backend
@@ -60,31 +61,15 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &clock{t: t0}
+			c := testutil.NewClock(t0)
 			tt.run(t, newStore(t, c.Now), c)
 		})
 	}
 }
 
-// clock is a fake clock; the concurrency tests read it from many goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+// clock is the suite's fake clock; the concurrency tests read it from
+// many goroutines.
+type clock = testutil.Clock
 
 // must fails the test now if err is not nil: a setup step that failed makes
 // the rest of the test meaningless.
