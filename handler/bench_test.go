@@ -41,17 +41,16 @@ const toolsCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name
 func benchServer(b *testing.B) (*server, string) {
 	b.Helper()
 	srv := plainServer(b, benchLogger(), nil)
-	h := srv.proxy.oauth
 	g := store.Grant{ID: tokens.NewOpaque(), ClientID: "bench-client", Subject: "a0a0a0a0-0000-4000-8000-000000000001",
 		Name: "Adele Vance", Scope: "mcp:tools", ExpiresAt: time.Now().Add(time.Hour)}
-	if err := h.Store.CreateGrant(context.Background(), g); err != nil {
+	if err := srv.store.CreateGrant(context.Background(), g); err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: g.Scope, GrantID: g.ID})
+	tok, _, err := srv.issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: g.Scope, GrantID: g.ID})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return srv, tok
+	return srv.server, tok
 }
 
 func mcpRequest(token string) *http.Request {
@@ -148,17 +147,16 @@ func BenchmarkRefresh(b *testing.B) {
 				env["STORAGE_TABLE_NAME"] = fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9)
 			}
 			srv := plainServer(b, benchLogger(), env)
-			h := srv.proxy.oauth
 			ctx := context.Background()
-			if err := h.Store.CreateClient(ctx, store.Client{ID: "bench-client", RedirectURIs: []string{"http://127.0.0.1/cb"}, TokenEndpointAuthMethod: "none"}); err != nil {
+			if err := srv.store.CreateClient(ctx, store.Client{ID: "bench-client", RedirectURIs: []string{"http://127.0.0.1/cb"}, TokenEndpointAuthMethod: "none"}); err != nil {
 				b.Fatal(err)
 			}
 			g := store.Grant{ID: tokens.NewOpaque(), ClientID: "bench-client", Subject: "s", Scope: "mcp:tools", ExpiresAt: time.Now().Add(time.Hour)}
-			if err := h.Store.CreateGrant(ctx, g); err != nil {
+			if err := srv.store.CreateGrant(ctx, g); err != nil {
 				b.Fatal(err)
 			}
 			rt := tokens.NewOpaque()
-			if err := h.Store.PutRefresh(ctx, store.RefreshToken{Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: g.Scope, ExpiresAt: g.ExpiresAt}); err != nil {
+			if err := srv.store.PutRefresh(ctx, store.RefreshToken{Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: g.Scope, ExpiresAt: g.ExpiresAt}); err != nil {
 				b.Fatal(err)
 			}
 			lat := make([]time.Duration, 0, b.N)

@@ -17,7 +17,6 @@ import (
 // server; loopback is allowed for this test only (the production policy
 // refuses it).
 func TestClientIDMetadataDocumentFlow(t *testing.T) {
-	ts := newTestServer(t, nil)
 	const redirectURI = "http://127.0.0.1:53682/callback"
 	var docURL string
 	doc := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +29,9 @@ func TestClientIDMetadataDocumentFlow(t *testing.T) {
 	docURL = doc.URL + "/oauth/client-metadata.json"
 	port, _ := strconv.Atoi(doc.URL[strings.LastIndex(doc.URL, ":")+1:])
 	pool := doc.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-	ts.srv.proxy.oauth.Metadata = oauth.NewCIMDFetcher(oauth.CIMDOptions{AllowLoopback: true, RootCAs: pool, Ports: []int{port}})
+	ts := newTestServer(t, nil, func(o *options) {
+		o.ClientMetadata = oauth.CIMDOptions{AllowLoopback: true, RootCAs: pool, Ports: []int{port}}
+	})
 
 	c := oauthClient{ID: docURL, RedirectURI: redirectURI, Verifier: strings.Repeat("m", 43), State: "cimd"}
 	b := newBrowser(t, ts.stack)

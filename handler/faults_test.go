@@ -63,7 +63,7 @@ func TestStorageDown(t *testing.T) {
 		}
 	})
 	t.Run("mcp with a well-signed token whose grant cannot be read", func(t *testing.T) {
-		c, _, err := ts.srv.proxy.oauth.Issuer.Mint(tokensClaims())
+		c, _, err := ts.issuer.Mint(tokensClaims())
 		if err != nil {
 			t.Fatal(err)
 		}

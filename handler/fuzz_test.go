@@ -8,20 +8,29 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
 // plainServer is the handler in mode proxy with a memory store (Azure
 // Table Storage when env says so) and no upstream reachable: enough for
 // every endpoint's input validation and for benchmarks. env overrides the
-// defaults.
-func plainServer(tb testing.TB, logger *slog.Logger, env map[string]string) *server {
+// defaults. Its store and an issuer of tokens it accepts come with it.
+func plainServer(tb testing.TB, logger *slog.Logger, env map[string]string) plain {
 	tb.Helper()
+	key, err := testSigningKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyPEM, _ := key.PEM()
 	vars := map[string]string{
 		"AUTH_MODE": "proxy", "PUBLIC_BASE_URL": "http://127.0.0.1:7071", "LOG_LEVEL": "warn",
 		"ENTRA_TENANT_ID": "11111111-1111-4111-8111-111111111111", "ENTRA_CLIENT_ID": "22222222-2222-4222-8222-222222222222",
 		"ENTRA_CLIENT_SECRET": "x", "ENTRA_AUTHORITY_HOST": "https://127.0.0.1:1", "GRAPH_BASE_URL": "https://127.0.0.1:1",
+		"SIGNING_KEY": string(keyPEM),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -30,12 +39,26 @@ func plainServer(tb testing.TB, logger *slog.Logger, env map[string]string) *ser
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := newServer(cfg, logger)
+	opts := options{Logger: logger, Clock: time.Now}
+	if opts.Store, err = openStore(cfg, opts); err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := newServer(cfg, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(srv.Close)
-	return srv
+	issuer, err := tokens.NewIssuer(tokens.IssuerOptions{Issuer: cfg.PublicBaseURL, Audience: cfg.ResourceURL()}, key, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return plain{srv, opts.Store, issuer}
+}
+
+type plain struct {
+	*server
+	store  store.Store
+	issuer *tokens.Issuer
 }
 
 // FuzzEndpoints throws arbitrary input at every endpoint: the answer may be

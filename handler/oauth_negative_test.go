@@ -268,9 +268,7 @@ func TestMCPRejectsForeignTokens(t *testing.T) {
 		return mc
 	}
 	otherAudience := func() string {
-		cfg := ts.srv.proxy.oauth.Config
-		cfg.PublicBaseURL = "https://other.example"
-		iss, err := tokens.NewIssuer(cfg, ts.key, nil)
+		iss, err := tokens.NewIssuer(tokens.IssuerOptions{Issuer: "https://other.example", Audience: "https://other.example/mcp", Now: ts.clock.Now}, ts.key, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -72,7 +72,6 @@ func TestRefreshTokensFollowConsent(t *testing.T) {
 // then stay signed in, which the user never approved, so the consent page
 // is shown again (issue 8 item 4).
 func TestConsentAskedAgainWhenScopeWidens(t *testing.T) {
-	ts := newTestServer(t, nil)
 	const redirectURI = "http://127.0.0.1:53682/callback"
 	var grants atomic.Value
 	grants.Store(`["authorization_code"]`)
@@ -86,8 +85,10 @@ func TestConsentAskedAgainWhenScopeWidens(t *testing.T) {
 	defer doc.Close()
 	docURL = doc.URL + "/client.json"
 	port, _ := strconv.Atoi(doc.URL[strings.LastIndex(doc.URL, ":")+1:])
-	ts.srv.proxy.oauth.Metadata = oauth.NewCIMDFetcher(oauth.CIMDOptions{AllowLoopback: true, Now: ts.clock.Now,
-		RootCAs: doc.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, Ports: []int{port}})
+	ts := newTestServer(t, nil, func(o *options) {
+		o.ClientMetadata = oauth.CIMDOptions{AllowLoopback: true,
+			RootCAs: doc.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, Ports: []int{port}}
+	})
 
 	c := oauthClient{ID: docURL, RedirectURI: redirectURI, Verifier: strings.Repeat("w", 43), State: "widen"}
 	b := newBrowser(t, ts.stack)

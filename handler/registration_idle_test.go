@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store/memory"
 )
 
 // TestRegistrationsExpireWhenUnused: every registration used to live
@@ -21,8 +20,7 @@ func TestRegistrationsExpireWhenUnused(t *testing.T) {
 		env["REFRESH_TOKEN_TTL"] = "24h"
 		env["REGISTRATION_IDLE_TTL"] = "48h"
 	})
-	st := store.Store(memory.New(memory.WithClock(ts.clock.Now)))
-	ts.srv.proxy.oauth.Store = st
+	st := ts.store
 	c := registerClient(t, ts.stack, "http://127.0.0.1:53682/callback")
 	known := func() bool {
 		t.Helper()

@@ -27,7 +27,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	logger := newLogger(cfg, stderr)
 	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
 
-	srv, err := newServer(cfg, logger)
+	srv, err := newServer(cfg, options{Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -14,15 +14,39 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
+
+// options are the dependencies newServer does not read from the
+// configuration. The zero value is what production runs with; tests pass
+// a fake clock, a store they can inspect, or a looser policy for client ID
+// metadata documents.
+type options struct {
+	// Clock is every component's clock (token times, expiry in the store
+	// and the caches); default time.Now.
+	Clock func() time.Time
+	// Logger receives every log record, with the request id added; default
+	// discards.
+	Logger *slog.Logger
+	// Store holds the authorization server's state (mode proxy); default
+	// Table Storage when configured, else memory.
+	Store store.Store
+	// HTTPClient is used for every call to Entra and Graph; default
+	// entra.NewHTTPClient(UPSTREAM_CA_FILE).
+	HTTPClient *http.Client
+	// ClientMetadata is the policy for fetching client ID metadata
+	// documents; the zero value is the production one. Clock and Logger
+	// are filled in.
+	ClientMetadata oauth.CIMDOptions
+}
 
 // server is the whole HTTP surface plus what must be released on shutdown.
 type server struct {
 	http.Handler
 	closers []func()
-	proxy   *proxyMode // nil in mode entra
 }
 
 func (s *server) Close() {
@@ -31,35 +55,30 @@ func (s *server) Close() {
 	}
 }
 
-// newServer wires every component from the configuration. It makes no network
-// call: keys and discovery documents are fetched on first use, so the process
-// answers its first request within milliseconds (docs/architecture.md §10.3,
-// §14).
-func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
-	logger = slog.New(ctxHandler{logger.Handler()})
-	httpClient, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
+// newServer wires every component from the configuration. It makes no
+// network call: keys and discovery documents are fetched on first use, so
+// the process answers its first request within milliseconds
+// (docs/architecture.md §10.3, §14).
+func newServer(cfg config.Config, opts options) (*server, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Logger = slog.New(ctxHandler{opts.Logger.Handler()})
+	if opts.HTTPClient == nil {
+		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.HTTPClient = c
+	}
+	obo, err := newOBO(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	obo := &entra.OBO{
-		AuthorityHost: cfg.AuthorityHost,
-		TenantID:      cfg.TenantID,
-		ClientID:      cfg.ClientID,
-		ClientSecret:  cfg.ClientSecret,
-		HTTPClient:    httpClient,
-	}
-	if cfg.ManagedIdentityClientID != "" {
-		// Azure: the federated credential on the app registration trusts
-		// this managed identity; no secret exists.
-		obo.ClientSecret = ""
-		obo.ClientAssertion, err = entra.ManagedIdentityAssertion(cfg.ManagedIdentityClientID, httpClient)
-		if err != nil {
-			return nil, fmt.Errorf("managed identity: %w", err)
-		}
-	}
 	s := &server{}
-	graphClient := &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: httpClient}
-
 	var verify resource.Verifier
 	var assertion tools.AssertionFunc
 	var authServers []string
@@ -70,7 +89,8 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 			AuthorityHost: cfg.AuthorityHost,
 			TenantID:      cfg.TenantID,
 			Audiences:     []string{cfg.ClientID, cfg.AppIDURI},
-			HTTPClient:    httpClient,
+			HTTPClient:    opts.HTTPClient,
+			Now:           opts.Clock,
 			Leeway:        time.Minute,
 		}
 		s.closers = append(s.closers, v.Close)
@@ -78,38 +98,36 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		assertion = tools.BearerAssertion
 		authServers = []string{v.Issuer()}
 	default:
-		idTokens := &entra.Verifier{
-			AuthorityHost: cfg.AuthorityHost,
-			TenantID:      cfg.TenantID,
-			HTTPClient:    httpClient,
-			Leeway:        time.Minute,
-		}
-		s.closers = append(s.closers, idTokens.Close)
-		pm, err := newProxyMode(cfg, logger, httpClient, obo.ClientAssertion, idTokens)
+		as, closers, err := newAuthServer(cfg, opts, obo.ClientAssertion)
+		s.closers = append(s.closers, closers...)
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
-		s.proxy = pm
-		extra = pm.handlers
-		verify = pm.oauth.VerifyAccessToken
-		assertion = pm.userAssertion
+		extra = authServerHandlers(as)
+		verify = as.VerifyAccessToken
+		assertion = func(ctx context.Context, caller *resource.TokenInfo) (string, time.Time, error) {
+			// The client's token is ours and never leaves this server; the
+			// grant's stored Entra token (refreshed when expired) stands
+			// for the user.
+			return as.UserAssertion(ctx, caller.GrantID)
+		}
 		authServers = []string{cfg.PublicBaseURL}
-		ctx, cancel := context.WithCancel(context.Background())
-		s.closers = append(s.closers, cancel)
-		go purgeEvery(ctx, pm.oauth.Store, 10*time.Minute, logger)
 	}
 
 	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
-		Name: "entra-mcp-functions", Version: version, Graph: graphClient,
+		Name: "entra-mcp-functions", Version: version,
+		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
 		Tools: tools.Options{
 			BaseScope:  cfg.MCPScope,
 			Scopes:     cfg.ToolScopes,
 			Upstream:   tools.OBO{Exchange: obo, Assertion: assertion},
-			HTTPClient: httpClient,
-			Logger:     logger,
+			HTTPClient: opts.HTTPClient,
+			Logger:     opts.Logger,
 		},
 	})
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
@@ -122,7 +140,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		// would refuse every real request; there, APIM and the host are the
 		// only way in. Run by itself on loopback, the guard stays on.
 		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
-		mcpgo.WithStreamableHTTPLogger(logger),
+		mcpgo.WithStreamableHTTPLogger(opts.Logger),
 	)
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
@@ -139,7 +157,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	h := handlers{
 		"/.well-known/oauth-protected-resource":     prm,
 		"/.well-known/oauth-protected-resource/mcp": prm,
-		"/mcp":     resource.RequireBearer(verify, challenge, logger)(streamable),
+		"/mcp":     resource.RequireBearer(verify, challenge, opts.Logger)(streamable),
 		"/healthz": http.HandlerFunc(healthz(cfg)),
 	}
 	for path, handler := range extra {
@@ -147,10 +165,34 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	}
 	mux, err := addRoutes(cfg, h)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
-	s.Handler = withRequestLog(logger, mux)
+	s.Handler = withRequestLog(opts.Logger, mux)
 	return s, nil
+}
+
+// newOBO is the On-Behalf-Of client tools get downstream tokens from. In
+// Azure the app registration's federated credential trusts the managed
+// identity, whose token is the client assertion; no secret exists there.
+func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
+	obo := &entra.OBO{
+		AuthorityHost: cfg.AuthorityHost,
+		TenantID:      cfg.TenantID,
+		ClientID:      cfg.ClientID,
+		ClientSecret:  cfg.ClientSecret,
+		HTTPClient:    opts.HTTPClient,
+		Now:           opts.Clock,
+	}
+	if cfg.ManagedIdentityClientID != "" {
+		var err error
+		obo.ClientSecret = ""
+		obo.ClientAssertion, err = entra.ManagedIdentityAssertion(cfg.ManagedIdentityClientID, opts.HTTPClient)
+		if err != nil {
+			return nil, fmt.Errorf("managed identity: %w", err)
+		}
+	}
+	return obo, nil
 }
 
 // addRoutes mounts handlers on the paths and methods of the endpoints

@@ -8,6 +8,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
 )
 
 // TestProxyFlowWithManagedIdentity runs the sign-in with the app
@@ -51,8 +52,7 @@ func TestUpstreamRefreshWhenExpired(t *testing.T) {
 	if _, _, err := jwt.NewParser().ParseUnverified(tok.AccessToken, claims); err != nil {
 		t.Fatal(err)
 	}
-	h := ts.srv.proxy.oauth
-	before, err := h.Store.GetGrant(ctx, claims["gid"].(string))
+	before, err := ts.store.GetGrant(ctx, claims["gid"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +65,14 @@ func TestUpstreamRefreshWhenExpired(t *testing.T) {
 	if me.DisplayName != "Adele Vance" {
 		t.Fatalf("whoami = %+v", me)
 	}
-	after, err := h.Store.GetGrant(ctx, before.ID)
+	after, err := ts.store.GetGrant(ctx, before.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(after.Upstream) == string(before.Upstream) || after.ETag == before.ETag {
 		t.Fatal("the grant's Entra tokens were not refreshed and stored")
 	}
+	h := &oauth.Handler{Sealer: ts.sealer}
 	old, _ := h.OpenUpstream(before)
 	fresh, err := h.OpenUpstream(after)
 	if err != nil || fresh.AccessToken == old.AccessToken || fresh.RefreshToken == "" {

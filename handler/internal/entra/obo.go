@@ -59,6 +59,9 @@ type OBO struct {
 	HTTPClient      *http.Client
 	// MaxCached bounds the credential cache.
 	MaxCached int
+	// Now is the clock the cache compares assertion expiry with; default
+	// time.Now.
+	Now func() time.Time
 
 	mu    sync.Mutex
 	creds map[[32]byte]cachedCred
@@ -104,6 +107,9 @@ func (o *OBO) Token(ctx context.Context, assertion string, assertionExpiry time.
 func (o *OBO) credential(assertion string, expiry time.Time) (azcore.TokenCredential, error) {
 	key := sha256.Sum256([]byte(assertion))
 	now := time.Now()
+	if o.Now != nil {
+		now = o.Now()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if c, ok := o.creds[key]; ok && now.Before(c.expires) {

@@ -158,7 +158,7 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 	}
 	resource := q.Get("resource")
 	if resource != "" && !h.resourceMatches(resource) {
-		return store.AuthRequest{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
+		return store.AuthRequest{}, InvalidTarget("resource must be %s", h.Options.ResourceURL)
 	}
 	scope, oerr := h.checkScope(q.Get("scope"), client)
 	if oerr != nil {
@@ -196,13 +196,13 @@ const scopeOffline = "offline_access"
 // say so in the token response). The consent page lists it, so staying
 // signed in is something the user sees and approves.
 func (h *Handler) checkScope(raw string, client store.Client) (string, *Error) {
-	allowed := []string{h.Config.MCPScope, scopeOffline}
+	allowed := []string{h.Options.MCPScope, scopeOffline}
 	for _, s := range strings.Fields(raw) {
 		if !slices.Contains(allowed, s) {
 			return "", InvalidScope("scope %q is not offered; use %s", s, strings.Join(allowed, " "))
 		}
 	}
-	fields := []string{h.Config.MCPScope}
+	fields := []string{h.Options.MCPScope}
 	if allowsGrant(client, grantRefresh) {
 		fields = append(fields, scopeOffline)
 	}
@@ -233,7 +233,7 @@ func allowsGrant(c store.Client, gt string) bool {
 // resourceMatches compares an RFC 8707 resource with ours. The spec asks to
 // accept an upper-case scheme or host; anything else must match exactly.
 func (h *Handler) resourceMatches(resource string) bool {
-	want := h.Config.ResourceURL()
+	want := h.Options.ResourceURL
 	if resource == want {
 		return true
 	}
@@ -251,7 +251,7 @@ func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, redirect
 	if e.Err != nil || e.StatusCode() >= 500 {
 		h.logger().WarnContext(r.Context(), "authorize: error", "code", e.Code, "err", e)
 	}
-	v := url.Values{"error": {e.Code}, "iss": {h.Config.PublicBaseURL}}
+	v := url.Values{"error": {e.Code}, "iss": {h.Options.PublicBaseURL}}
 	if e.Description != "" {
 		v.Set("error_description", e.Description)
 	}

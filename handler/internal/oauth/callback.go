@@ -53,13 +53,13 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	if err := h.Store.PutCode(r.Context(), store.Code{
 		Hash: tokens.Hash(code), ClientID: areq.ClientID, RedirectURI: areq.RedirectURI,
 		CodeChallenge: areq.CodeChallenge, Resource: areq.Resource, Scope: areq.Scope,
-		GrantID: grant.ID, Subject: grant.Subject, CreatedAt: now, ExpiresAt: now.Add(h.Config.AuthCodeTTL),
+		GrantID: grant.ID, Subject: grant.Subject, CreatedAt: now, ExpiresAt: now.Add(h.Options.AuthCodeTTL),
 	}); err != nil {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
 	h.audit(r, "authorization code issued", "client_id", areq.ClientID, "sub", grant.Subject, "grant", grant.ID)
-	v := url.Values{"code": {code}, "iss": {h.Config.PublicBaseURL}}
+	v := url.Values{"code": {code}, "iss": {h.Options.PublicBaseURL}}
 	if areq.State != "" {
 		v.Set("state", areq.State)
 	}
@@ -81,7 +81,7 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 		}
 		return store.Grant{}, TemporarilyUnavailable(err)
 	}
-	id, err := h.IDTokens.VerifyIDToken(r.Context(), toks.IDToken, h.Config.ClientID, areq.Nonce)
+	id, err := h.IDTokens.VerifyIDToken(r.Context(), toks.IDToken, h.Options.ClientID, areq.Nonce)
 	if err != nil {
 		h.logger().WarnContext(r.Context(), "callback: id token rejected", "err", err)
 		return store.Grant{}, AccessDenied("the sign-in response from Microsoft Entra ID could not be verified")
@@ -90,7 +90,7 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 	g := store.Grant{
 		ID: tokens.NewOpaque(), ClientID: areq.ClientID, Subject: id.ObjectID, Name: id.Name,
 		Username: id.PreferredUsername, TenantID: id.TenantID, Scope: areq.Scope, Resource: areq.Resource,
-		UpstreamExpiresAt: toks.Expiry, CreatedAt: now, ExpiresAt: now.Add(h.Config.RefreshTokenTTL),
+		UpstreamExpiresAt: toks.Expiry, CreatedAt: now, ExpiresAt: now.Add(h.Options.RefreshTokenTTL),
 	}
 	if g.Upstream, err = h.sealUpstream(g.ID, toks); err != nil {
 		return store.Grant{}, ServerError(err)

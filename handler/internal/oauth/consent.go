@@ -64,7 +64,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 		ClientName:   displayName(client),
 		ClientID:     client.ID,
 		RedirectHost: redirectHost(u),
-		ResourceName: h.Config.ResourceName,
+		ResourceName: h.Options.ResourceName,
 		RequestID:    areq.ID,
 		CSRFToken:    csrf,
 		Action:       "/consent",
@@ -76,7 +76,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 		view.ClientName = client.Name
 		view.CrossOrigin = !view.Loopback && originSource(areq.RedirectURI) != originSource(client.ID)
 	}
-	setPageHeadersCSP(w, consentCSP(h.Config.AuthorityHost, areq.RedirectURI))
+	setPageHeadersCSP(w, consentCSP(h.Options.AuthorityHost, areq.RedirectURI))
 	if err := templates.ExecuteTemplate(w, "consent.html", view); err != nil {
 		h.logger().ErrorContext(r.Context(), "consent: render", "err", err)
 	}
@@ -92,7 +92,7 @@ func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	// Double-submit: the form's token must equal the __Host- cookie, which
 	// no other site can set or read.
-	if !equalSecret(r.PostForm.Get("csrf_token"), h.cookie(r, cookieCSRF)) || !sameOrigin(r, h.Config.PublicBaseURL) {
+	if !equalSecret(r.PostForm.Get("csrf_token"), h.cookie(r, cookieCSRF)) || !sameOrigin(r, h.Options.PublicBaseURL) {
 		h.logger().WarnContext(r.Context(), "consent: CSRF check failed")
 		errorPage(w, r, http.StatusForbidden, "access_denied", "This consent form was not submitted from this server's page. Start the sign-in again.")
 		return
@@ -173,10 +173,10 @@ func (h *Handler) scopeViews(scope string) []scopeView {
 	var out []scopeView
 	for _, s := range strings.Fields(scope) {
 		switch s {
-		case h.Config.MCPScope:
-			out = append(out, scopeView{s, "use the tools of " + h.Config.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
+		case h.Options.MCPScope:
+			out = append(out, scopeView{s, "use the tools of " + h.Options.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
 		case scopeOffline:
-			ttl := humanDuration(h.Config.RefreshTokenTTL)
+			ttl := humanDuration(h.Options.RefreshTokenTTL)
 			out = append(out, scopeView{s, "stay signed in for up to " + ttl + ": the application renews its access without asking you again; after " + ttl + " you sign in again"})
 		default:
 			out = append(out, scopeView{s, s})

@@ -27,7 +27,7 @@ const (
 )
 
 func (h *Handler) secureCookies() bool {
-	return strings.HasPrefix(h.Config.PublicBaseURL, "https://")
+	return strings.HasPrefix(h.Options.PublicBaseURL, "https://")
 }
 
 func (h *Handler) cookieName(base string) string {

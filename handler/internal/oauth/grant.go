@@ -34,7 +34,7 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.
 	return &resource.TokenInfo{
 		Subject: c.Subject, Name: g.Name, Username: g.Username, TenantID: g.TenantID,
 		ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Expiry: c.ExpiresAt,
-		GrantID: g.ID, Issuer: h.Config.PublicBaseURL,
+		GrantID: g.ID, Issuer: h.Options.PublicBaseURL,
 	}, nil
 }
 

@@ -17,7 +17,6 @@ import (
 func TestVerifyAccessTokenRevocation(t *testing.T) {
 	now := t0
 	h := newTestHandler(t, func(h *Handler) { h.Now = func() time.Time { return now } })
-	h.Issuer.Now = h.Now
 	ctx := context.Background()
 	mint := func() (string, string) {
 		g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", ExpiresAt: now.Add(24 * time.Hour)}

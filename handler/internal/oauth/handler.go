@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
@@ -23,14 +22,41 @@ import (
 // the metadata fetcher; ours are 43 characters, CIMD URLs short.
 const maxClientIDLen = 2048
 
+// Options are the settings of the authorization server, taken from the
+// configuration (package config documents each).
+type Options struct {
+	// PublicBaseURL is our issuer identifier (RFC 8414 §2) and the base of
+	// every endpoint URL; no trailing slash.
+	PublicBaseURL string
+	// ResourceURL is the one resource tokens are issued for (RFC 8707),
+	// PUBLIC_BASE_URL + "/mcp".
+	ResourceURL  string
+	ResourceName string // shown on the consent page
+	MCPScope     string // the scope /mcp requires (MCP_SCOPE)
+
+	AuthCodeTTL     time.Duration
+	RefreshTokenTTL time.Duration // a grant's lifetime from sign-in
+	// RegistrationIdleTTL: a registration unused this long expires; 0 never.
+	RegistrationIdleTTL time.Duration
+	// RegistrationQuota is how many registrations one client address may
+	// make per hour; 0 means no quota.
+	RegistrationQuota int
+
+	// ClientID is our app registration's client ID at Entra, the audience
+	// of the ID tokens /callback receives.
+	ClientID string
+	// AuthorityHost is Entra's login host; the consent form may lead there.
+	AuthorityHost string
+}
+
 // Handler serves the authorization server endpoints. Build it as a struct
 // literal; Now and Logger may be left nil. Its methods are safe for
 // concurrent use; do not copy a Handler after first use.
 type Handler struct {
-	Config config.Config
-	Store  store.Store
-	Issuer *tokens.Issuer
-	Sealer *tokens.Sealer
+	Options Options
+	Store   store.Store
+	Issuer  *tokens.Issuer
+	Sealer  *tokens.Sealer
 	// Metadata resolves client IDs that are https URLs (client ID metadata
 	// documents). Nil refuses such client IDs.
 	Metadata *CIMDFetcher

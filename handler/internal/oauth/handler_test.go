@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store/memory"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -24,16 +23,22 @@ var testSigningKey = sync.OnceValues(tokens.GenerateSigningKey)
 // key, a fixed clock and a CIMD fetcher; mutate adjusts it before use.
 func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 	t.Helper()
-	cfg := config.Config{
-		PublicBaseURL:  "https://apim-mcp.azure-api.net",
-		MCPScope:       "mcp:tools",
-		AccessTokenTTL: time.Hour,
+	h := &Handler{
+		Options: Options{
+			PublicBaseURL: "https://apim-mcp.azure-api.net",
+			ResourceURL:   "https://apim-mcp.azure-api.net/mcp",
+			MCPScope:      "mcp:tools",
+		},
+		Now:    func() time.Time { return t0 },
+		Logger: slog.New(slog.DiscardHandler),
 	}
+	// One clock for everything: the handler's, whatever mutate sets it to.
+	clock := func() time.Time { return h.now() }
 	sk, err := testSigningKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := tokens.NewIssuer(cfg, sk, nil)
+	h.Issuer, err = tokens.NewIssuer(tokens.IssuerOptions{Issuer: h.Options.PublicBaseURL, Audience: h.Options.ResourceURL, TTL: time.Hour, Now: clock}, sk, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,20 +46,12 @@ func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := tokens.NewSealer(sk2, nil)
+	h.Sealer, err = tokens.NewSealer(sk2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := func() time.Time { return t0 }
-	h := &Handler{
-		Config:   cfg,
-		Store:    memory.New(memory.WithClock(now)),
-		Issuer:   iss,
-		Sealer:   sealer,
-		Metadata: NewCIMDFetcher(CIMDOptions{Now: now, Logger: slog.New(slog.DiscardHandler)}),
-		Now:      now,
-		Logger:   slog.New(slog.DiscardHandler),
-	}
+	h.Store = memory.New(memory.WithClock(clock))
+	h.Metadata = NewCIMDFetcher(CIMDOptions{Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	if mutate != nil {
 		mutate(h)
 	}

@@ -24,7 +24,7 @@ import (
 // is kept in the store (every instance counts together) under a hash, so
 // no client address is stored.
 func (h *Handler) checkQuota(w http.ResponseWriter, r *http.Request) error {
-	quota := h.Config.RegistrationQuota
+	quota := h.Options.RegistrationQuota
 	if quota <= 0 {
 		return nil
 	}
@@ -49,7 +49,7 @@ func (h *Handler) checkQuota(w http.ResponseWriter, r *http.Request) error {
 // (sign-in, refresh, revocation), writing at most about once a day per
 // client. A failure only costs the move; the request goes on.
 func (h *Handler) touch(ctx context.Context, c *store.Client) {
-	idle := h.Config.RegistrationIdleTTL
+	idle := h.Options.RegistrationIdleTTL
 	if idle <= 0 {
 		return
 	}

@@ -63,9 +63,9 @@ type ServerMetadata struct {
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
 }
 
-// ServerMetadata builds the RFC 8414 document for h.Config.
+// ServerMetadata builds the RFC 8414 document for h.Options.
 func (h *Handler) ServerMetadata() ServerMetadata {
-	base := h.Config.PublicBaseURL
+	base := h.Options.PublicBaseURL
 	authMethods := []string{"none", "client_secret_post", "client_secret_basic"}
 	return ServerMetadata{
 		Issuer:                                     base,
@@ -74,7 +74,7 @@ func (h *Handler) ServerMetadata() ServerMetadata {
 		RegistrationEndpoint:                       base + PathRegister,
 		RevocationEndpoint:                         base + PathRevoke,
 		JWKSURI:                                    base + PathJWKS,
-		ScopesSupported:                            []string{h.Config.MCPScope, "offline_access"},
+		ScopesSupported:                            []string{h.Options.MCPScope, "offline_access"},
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},
 		GrantTypesSupported:                        []string{grantAuthCode, grantRefresh},

@@ -30,7 +30,7 @@ func TestMetadataDocuments(t *testing.T) {
 			testutil.GoldenJSON(t, "testdata/"+tt.golden+".golden.json", w.Body.Bytes())
 			// RFC 8414 §3.3: the issuer is exactly the base URL.
 			var m ServerMetadata
-			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m.Issuer != h.Config.PublicBaseURL {
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m.Issuer != h.Options.PublicBaseURL {
 				t.Errorf("issuer = %q, %v", m.Issuer, err)
 			}
 		})

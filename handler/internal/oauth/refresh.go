@@ -39,7 +39,7 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 		return tokenResponse{}, InvalidGrant("the refresh token was issued to another client")
 	}
 	if res := first(form["resource"]); res != "" && !h.resourceMatches(res) {
-		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
+		return tokenResponse{}, InvalidTarget("resource must be %s", h.Options.ResourceURL)
 	}
 	scope, oerr := narrowScope(rt.Scope, first(form["scope"]))
 	if oerr != nil {

@@ -111,7 +111,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) (store.Client
 	}
 	c.ID = tokens.NewOpaque()
 	c.CreatedAt = h.now().UTC().Truncate(time.Second)
-	if idle := h.Config.RegistrationIdleTTL; idle > 0 {
+	if idle := h.Options.RegistrationIdleTTL; idle > 0 {
 		// Unused registrations expire and are purged (see touch).
 		c.ExpiresAt = c.CreatedAt.Add(idle)
 	}

@@ -86,7 +86,7 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 		return tokenResponse{}, InvalidGrant("code_verifier does not match the code_challenge")
 	}
 	if res := get("resource"); res != "" && (!h.resourceMatches(res) || (c.Resource != "" && !h.resourceMatches(c.Resource))) {
-		return tokenResponse{}, InvalidTarget("resource must be %s", h.Config.ResourceURL())
+		return tokenResponse{}, InvalidTarget("resource must be %s", h.Options.ResourceURL)
 	}
 	g, err := h.Store.GetGrant(r.Context(), c.GrantID)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
@@ -56,9 +55,7 @@ type wireClaims struct {
 // Issuer mints and verifies access tokens and serves the public JWK Set.
 // It is safe for concurrent use.
 type Issuer struct {
-	// Now is the clock; tests replace it. Defaults to time.Now.
-	Now func() time.Time
-
+	now               func() time.Time
 	issuer, audience  string
 	ttl               time.Duration
 	current, previous *SigningKey // previous may be nil
@@ -76,28 +73,39 @@ type Issuer struct {
 // entry).
 const verifiedCacheSize = 10000
 
-// NewIssuer builds an Issuer for cfg: iss = PUBLIC_BASE_URL, aud =
-// cfg.ResourceURL(), lifetime = ACCESS_TOKEN_TTL. previous may be nil; its
-// tokens keep verifying, and it is published in the JWKS.
-func NewIssuer(cfg config.Config, current, previous *SigningKey) (*Issuer, error) {
+// IssuerOptions are what an Issuer puts into and demands of its tokens.
+type IssuerOptions struct {
+	Issuer   string        // iss: PUBLIC_BASE_URL exactly
+	Audience string        // aud: the MCP resource, PUBLIC_BASE_URL + "/mcp" (RFC 8707)
+	TTL      time.Duration // lifetime, ACCESS_TOKEN_TTL; default 1 h
+	// Now is the clock for iat, exp and their checks; default time.Now.
+	Now func() time.Time
+}
+
+// NewIssuer builds an Issuer. previous may be nil; its tokens keep
+// verifying, and it is published in the JWKS.
+func NewIssuer(opts IssuerOptions, current, previous *SigningKey) (*Issuer, error) {
 	if current == nil {
 		return nil, errors.New("tokens: no signing key")
 	}
-	if cfg.PublicBaseURL == "" {
-		return nil, errors.New("tokens: no public base URL to use as issuer")
+	if opts.Issuer == "" || opts.Audience == "" {
+		return nil, errors.New("tokens: no issuer or audience (PUBLIC_BASE_URL)")
 	}
 	i := &Issuer{
-		Now:      time.Now,
-		issuer:   cfg.PublicBaseURL,
-		audience: cfg.ResourceURL(),
-		ttl:      cfg.AccessTokenTTL,
+		now:      opts.Now,
+		issuer:   opts.Issuer,
+		audience: opts.Audience,
+		ttl:      opts.TTL,
 		current:  current,
 		previous: previous,
+	}
+	if i.now == nil {
+		i.now = time.Now
 	}
 	if i.ttl <= 0 {
 		i.ttl = time.Hour
 	}
-	i.verified = tokencache.New[AccessClaims](verifiedCacheSize, func() time.Time { return i.Now() })
+	i.verified = tokencache.New[AccessClaims](verifiedCacheSize, i.now)
 	i.jwks = sync.OnceValue(i.marshalJWKS)
 	i.parser = jwt.NewParser(
 		// Only RS256, the one algorithm we sign with; the token's alg header
@@ -110,7 +118,7 @@ func NewIssuer(cfg config.Config, current, previous *SigningKey) (*Issuer, error
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(Leeway),
-		jwt.WithTimeFunc(func() time.Time { return i.Now() }),
+		jwt.WithTimeFunc(i.now),
 	)
 	return i, nil
 }
@@ -144,7 +152,7 @@ func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
 	if c.Subject == "" || c.ClientID == "" || c.GrantID == "" {
 		return "", time.Time{}, errors.New("tokens: mint: subject, client id and grant id are required")
 	}
-	now := i.Now().Truncate(time.Second)
+	now := i.now().Truncate(time.Second)
 	exp := now.Add(i.ttl)
 	wc := wireClaims{
 		RegisteredClaims: jwt.RegisteredClaims{

@@ -13,7 +13,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
@@ -21,8 +20,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func testConfig() config.Config {
-	return config.Config{PublicBaseURL: "https://apim-mcp.azure-api.net", AccessTokenTTL: time.Hour}
+func testConfig() IssuerOptions {
+	return IssuerOptions{Issuer: "https://apim-mcp.azure-api.net", Audience: "https://apim-mcp.azure-api.net/mcp", TTL: time.Hour}
 }
 
 // testKeys returns the fixed current and previous keys from testdata.
@@ -39,13 +38,13 @@ func testKeys(t testing.TB) (cur, prev *SigningKey) {
 	return cur, prev
 }
 
-func newTestIssuer(t testing.TB, cfg config.Config, cur, prev *SigningKey, now time.Time) *Issuer {
+func newTestIssuer(t testing.TB, opts IssuerOptions, cur, prev *SigningKey, now time.Time) *Issuer {
 	t.Helper()
-	i, err := NewIssuer(cfg, cur, prev)
+	opts.Now = func() time.Time { return now }
+	i, err := NewIssuer(opts, cur, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i.Now = func() time.Time { return now }
 	return i
 }
 
@@ -116,7 +115,8 @@ func TestMintRequiresIdentity(t *testing.T) {
 func TestTokenSize(t *testing.T) {
 	cur, _ := testKeys(t)
 	cfg := testConfig()
-	cfg.PublicBaseURL = "https://apim-" + strings.Repeat("x", 13) + ".azure-api.net"
+	cfg.Issuer = "https://apim-" + strings.Repeat("x", 13) + ".azure-api.net"
+	cfg.Audience = cfg.Issuer + "/mcp"
 	tok, _, err := newTestIssuer(t, cfg, cur, nil, t0).Mint(sampleClaims)
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 )
 
 func captureLogger() (*slog.Logger, *bytes.Buffer) {
@@ -20,9 +18,17 @@ func captureLogger() (*slog.Logger, *bytes.Buffer) {
 	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), &buf
 }
 
+// testKeySettings names the keys as package config does; none is set.
+func testKeySettings() KeySettings {
+	return KeySettings{
+		Signing: Setting{Name: "SIGNING_KEY"}, SigningPrev: Setting{Name: "SIGNING_KEY_PREVIOUS"},
+		Sealing: Setting{Name: "SEALING_KEY"}, SealingPrev: Setting{Name: "SEALING_KEY_PREVIOUS"},
+	}
+}
+
 func TestLoadKeysEphemeralLocally(t *testing.T) {
 	logger, buf := captureLogger()
-	k, err := LoadKeys(testConfig(), logger)
+	k, err := LoadKeys(testKeySettings(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,24 +66,24 @@ func TestLoadKeysRefusesECKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecPEM := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
-	cfg := testConfig()
-	cfg.SigningKey = readTestdata(t, "test-signing-key.pem")
-	cfg.SigningKeyPrev = ecPEM
+	cfg := testKeySettings()
+	cfg.Signing.Value = readTestdata(t, "test-signing-key.pem")
+	cfg.SigningPrev.Value = ecPEM
 	_, err = LoadKeys(cfg, slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), config.EnvSigningKeyPrevious+": signing key: EC key: access tokens are RS256") ||
+	if err == nil || !strings.Contains(err.Error(), "SIGNING_KEY_PREVIOUS"+": signing key: EC key: access tokens are RS256") ||
 		!strings.Contains(err.Error(), "keys.sh rotate") {
 		t.Errorf("LoadKeys with an EC previous key: %v", err)
 	}
 }
 
 func TestLoadKeysInAzureRequiresKeys(t *testing.T) {
-	cfg := testConfig()
-	cfg.InAzure = true
+	cfg := testKeySettings()
+	cfg.Required = true
 	_, err := LoadKeys(cfg, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("LoadKeys in Azure without keys succeeded")
 	}
-	for _, name := range []string{config.EnvSigningKey, config.EnvSealingKey} {
+	for _, name := range []string{"SIGNING_KEY", "SEALING_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -90,11 +96,11 @@ func TestLoadKeysConfigured(t *testing.T) {
 	sealing := base64.StdEncoding.EncodeToString(raw)
 	_, _ = rand.Read(raw)
 	sealingPrev := base64.StdEncoding.EncodeToString(raw)
-	cfg := testConfig()
-	cfg.InAzure = true
-	cfg.SigningKey = base64.StdEncoding.EncodeToString([]byte(readTestdata(t, "test-signing-key.pem")))
-	cfg.SigningKeyPrev = readTestdata(t, "test-signing-key-prev.pkcs1.pem")
-	cfg.SealingKey, cfg.SealingKeyPrev = sealing, sealingPrev
+	cfg := testKeySettings()
+	cfg.Required = true
+	cfg.Signing.Value = base64.StdEncoding.EncodeToString([]byte(readTestdata(t, "test-signing-key.pem")))
+	cfg.SigningPrev.Value = readTestdata(t, "test-signing-key-prev.pkcs1.pem")
+	cfg.Sealing.Value, cfg.SealingPrev.Value = sealing, sealingPrev
 
 	logger, buf := captureLogger()
 	k, err := LoadKeys(cfg, logger)
@@ -110,7 +116,7 @@ func TestLoadKeysConfigured(t *testing.T) {
 		t.Errorf("unexpected warning:\n%s", log)
 	}
 	pemBody := func(name string) string { return strings.Split(readTestdata(t, name), "\n")[1] }
-	for _, secret := range []string{sealing, sealingPrev, cfg.SigningKey, "PRIVATE KEY", pemBody("test-signing-key.pem"), pemBody("test-signing-key-prev.pkcs1.pem")} {
+	for _, secret := range []string{sealing, sealingPrev, cfg.Signing.Value, "PRIVATE KEY", pemBody("test-signing-key.pem"), pemBody("test-signing-key-prev.pkcs1.pem")} {
 		if strings.Contains(log, secret) {
 			t.Errorf("log contains key material %q:\n%s", secret, log)
 		}
@@ -121,14 +127,14 @@ func TestLoadKeysConfigured(t *testing.T) {
 }
 
 func TestLoadKeysReportsEveryBadKey(t *testing.T) {
-	cfg := testConfig()
-	cfg.SigningKey, cfg.SigningKeyPrev = "bad-signing", "bad-prev"
-	cfg.SealingKey, cfg.SealingKeyPrev = "c2hvcnQ=", "bad-sealing-prev!"
+	cfg := testKeySettings()
+	cfg.Signing.Value, cfg.SigningPrev.Value = "bad-signing", "bad-prev"
+	cfg.Sealing.Value, cfg.SealingPrev.Value = "c2hvcnQ=", "bad-sealing-prev!"
 	_, err := LoadKeys(cfg, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("LoadKeys succeeded")
 	}
-	for _, name := range []string{config.EnvSigningKey, config.EnvSigningKeyPrevious, config.EnvSealingKey, config.EnvSealingKeyPrevious} {
+	for _, name := range []string{"SIGNING_KEY", "SIGNING_KEY_PREVIOUS", "SEALING_KEY", "SEALING_KEY_PREVIOUS"} {
 		if !strings.Contains(err.Error(), name+":") {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

@@ -15,8 +15,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
-
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 )
 
 // sign makes arbitrary tokens for the negative cases.
@@ -48,7 +46,7 @@ func TestVerify(t *testing.T) {
 	pubDER, _ := x509.MarshalPKIXPublicKey(&curPriv.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 
-	mint := func(k *SigningKey, c config.Config, at time.Time) string {
+	mint := func(k *SigningKey, c IssuerOptions, at time.Time) string {
 		tok, _, err := newTestIssuer(t, c, k, nil, at).Mint(sampleClaims)
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +55,7 @@ func TestVerify(t *testing.T) {
 	}
 	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{
-			"iss": cfg.PublicBaseURL, "aud": cfg.ResourceURL(), "sub": "s", "client_id": "c",
+			"iss": cfg.Issuer, "aud": cfg.Audience, "sub": "s", "client_id": "c",
 			"gid": "g", "jti": "j", "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix(),
 		}
 		if mod != nil {
@@ -74,7 +72,7 @@ func TestVerify(t *testing.T) {
 	embedded := map[string]any{"typ": "at+jwt", "kid": other.KeyID(), "jku": "https://evil.example/jwks.json",
 		"jwk": map[string]string{"kty": "RSA", "n": otherJWK.N, "e": otherJWK.E}}
 	wrongIss := cfg
-	wrongIss.PublicBaseURL = "https://evil.example"
+	wrongIss.Issuer = "https://evil.example"
 	valid := mint(cur, cfg, t0)
 	tamperedSig := valid[:len(valid)-4] + flip(valid[len(valid)-4:])
 	parts := strings.Split(valid, ".")
@@ -89,7 +87,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"valid", valid, t0.Add(time.Minute), [2]*SigningKey{cur}, true},
 		{"valid hand-made", rs(nil), t0, [2]*SigningKey{cur}, true},
-		{"aud as array", rs(func(c jwt.MapClaims) { c["aud"] = []string{"x", cfg.ResourceURL()} }), t0, [2]*SigningKey{cur}, true},
+		{"aud as array", rs(func(c jwt.MapClaims) { c["aud"] = []string{"x", cfg.Audience} }), t0, [2]*SigningKey{cur}, true},
 		{"expired within leeway", valid, t0.Add(time.Hour + 20*time.Second), [2]*SigningKey{cur}, true},
 		{"expired", valid, t0.Add(time.Hour + Leeway + time.Second), [2]*SigningKey{cur}, false},
 		{"no exp", rs(func(c jwt.MapClaims) { delete(c, "exp") }), t0, [2]*SigningKey{cur}, false},
@@ -100,9 +98,9 @@ func TestVerify(t *testing.T) {
 		{"no sub", rs(func(c jwt.MapClaims) { delete(c, "sub") }), t0, [2]*SigningKey{cur}, false},
 		{"no iat", rs(func(c jwt.MapClaims) { delete(c, "iat") }), t0, [2]*SigningKey{cur}, false},
 		{"wrong iss", mint(cur, wrongIss, t0), t0, [2]*SigningKey{cur}, false},
-		{"iss with trailing slash", rs(func(c jwt.MapClaims) { c["iss"] = cfg.PublicBaseURL + "/" }), t0, [2]*SigningKey{cur}, false},
-		{"wrong aud", rs(func(c jwt.MapClaims) { c["aud"] = cfg.PublicBaseURL }), t0, [2]*SigningKey{cur}, false},
-		{"aud with trailing slash", rs(func(c jwt.MapClaims) { c["aud"] = cfg.ResourceURL() + "/" }), t0, [2]*SigningKey{cur}, false},
+		{"iss with trailing slash", rs(func(c jwt.MapClaims) { c["iss"] = cfg.Issuer + "/" }), t0, [2]*SigningKey{cur}, false},
+		{"wrong aud", rs(func(c jwt.MapClaims) { c["aud"] = cfg.Issuer }), t0, [2]*SigningKey{cur}, false},
+		{"aud with trailing slash", rs(func(c jwt.MapClaims) { c["aud"] = cfg.Audience + "/" }), t0, [2]*SigningKey{cur}, false},
 		{"wrong typ", sign(t, jwt.SigningMethodRS256, curPriv, map[string]any{"typ": "JWT", "kid": cur.KeyID()}, claims(nil)), t0, [2]*SigningKey{cur}, false},
 		// JWS header tricks (RFC 8725 §2.1, §3.1): only RS256 with one of our
 		// own keys, chosen by kid, is ever accepted.
@@ -159,9 +157,14 @@ func flip(s string) string {
 
 func TestVerifyExpiredIsDistinguishable(t *testing.T) {
 	cur, _ := testKeys(t)
-	i := newTestIssuer(t, testConfig(), cur, nil, t0)
+	opts, now := testConfig(), t0
+	opts.Now = func() time.Time { return now }
+	i, err := NewIssuer(opts, cur, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok, _, _ := i.Mint(sampleClaims)
-	i.Now = func() time.Time { return t0.Add(2 * time.Hour) }
+	now = t0.Add(2 * time.Hour)
 	if _, err := i.Verify(tok); !errors.Is(err, jwt.ErrTokenExpired) {
 		t.Errorf("Verify error = %v, want jwt.ErrTokenExpired", err)
 	}
