@@ -145,11 +145,13 @@ func (f *CIMDFetcher) Fetch(ctx context.Context, clientID string) (store.Client,
 	if e, ok := f.cached(clientID); ok {
 		return cloneClient(e.client), e.err
 	}
+	// Detached from the caller's cancellation: one impatient caller must
+	// not fail the fetch for everyone waiting on it, or poison the cache.
+	// Its values stay, so the log line carries the request id.
+	logCtx := context.WithoutCancel(ctx)
 	ch := f.group.DoChan(clientID, func() (any, error) {
-		// Detached from the caller: one impatient caller must not fail the
-		// fetch for everyone waiting on it, or poison the cache.
 		c, ttl, err := f.fetch(clientID)
-		f.remember(clientID, c, err, ttl)
+		f.remember(logCtx, clientID, c, err, ttl)
 		return c, err
 	})
 	select {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"time"
@@ -27,10 +28,10 @@ func (f *CIMDFetcher) cached(url string) (*cimdEntry, bool) {
 	return e, true
 }
 
-func (f *CIMDFetcher) remember(url string, c store.Client, err error, ttl time.Duration) {
+func (f *CIMDFetcher) remember(ctx context.Context, url string, c store.Client, err error, ttl time.Duration) {
 	if err != nil {
 		ttl = cimdNegativeTTL
-		f.opts.Logger.Info("client metadata document rejected", slog.String("client_id", url), slog.Any("err", err))
+		f.opts.Logger.InfoContext(ctx, "client metadata document rejected", slog.String("client_id", url), slog.Any("err", err))
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

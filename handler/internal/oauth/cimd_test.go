@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,4 +344,47 @@ func TestCacheTTL(t *testing.T) {
 			t.Errorf("cacheTTL(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// A rejected document is logged with the context of the request that
+// fetched it, so the line carries that request's id.
+func TestCIMDLogsWithTheRequestContext(t *testing.T) {
+	s := newCIMDTestServer(t, func(w http.ResponseWriter, r *http.Request, self string) {
+		serveJSON(w, "", `{"client_id":"https://elsewhere.example/doc.json","redirect_uris":["https://a.example/cb"]}`)
+	})
+	rec := &ctxRecorder{}
+	f := s.fetcher(t, func(o *CIMDOptions) { o.Logger = slog.New(rec) })
+	ctx := context.WithValue(context.Background(), requestKey{}, "req-7")
+	if _, err := f.Fetch(ctx, s.URL+"/doc.json"); err == nil {
+		t.Fatal("a document naming another client_id was accepted")
+	}
+	if got := rec.values(); !slices.Equal(got, []string{"req-7"}) {
+		t.Errorf("log records carried request ids %q, want [req-7]", got)
+	}
+}
+
+type requestKey struct{}
+
+// ctxRecorder is a slog.Handler that keeps the request id of each record's
+// context.
+type ctxRecorder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (h *ctxRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *ctxRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *ctxRecorder) WithGroup(string) slog.Handler            { return h }
+func (h *ctxRecorder) Handle(ctx context.Context, _ slog.Record) error {
+	id, _ := ctx.Value(requestKey{}).(string)
+	h.mu.Lock()
+	h.ids = append(h.ids, id)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *ctxRecorder) values() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.ids)
 }
