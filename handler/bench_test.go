@@ -21,6 +21,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
@@ -189,7 +190,7 @@ func BenchmarkColdStart(b *testing.B) {
 	exe, _ := binaries(b)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		addr := freeAddr(b)
+		addr := testutil.FreeAddr(b)
 		port := addr[strings.LastIndex(addr, ":")+1:]
 		cmd := exec.Command(exe)
 		cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "AUTH_MODE=proxy",

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // TestEntraModeEndToEnd is issue 2's acceptance test: a client signs in at
@@ -120,7 +121,7 @@ func TestEntraModeEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := toolText(res)
+		text := testutil.ToolText(res)
 		if !res.IsError || res.StructuredContent != nil || !strings.Contains(text, "consent") ||
 			!strings.Contains(text, "/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
 			t.Fatalf("result isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
@@ -138,8 +139,8 @@ func TestEntraModeEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.IsError || res.StructuredContent != nil || !strings.Contains(toolText(res), "Mail.Read") {
-			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, toolText(res))
+		if !res.IsError || res.StructuredContent != nil || !strings.Contains(testutil.ToolText(res), "Mail.Read") {
+			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, testutil.ToolText(res))
 		}
 	})
 }
@@ -215,23 +216,13 @@ func callTool(t *testing.T, ctx context.Context, c *client.Client, name string, 
 		t.Fatal(err)
 	}
 	if res.IsError {
-		t.Fatalf("%s: tool error: %s", name, toolText(res))
+		t.Fatalf("%s: tool error: %s", name, testutil.ToolText(res))
 	}
 	b, _ := json.Marshal(res.StructuredContent)
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatalf("%s structured content %s: %v", name, b, err)
 	}
-	return toolText(res)
-}
-
-func toolText(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
+	return testutil.ToolText(res)
 }
 
 func getJSON(t *testing.T, hc *http.Client, u string, out any) {

@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools/toolstest"
 )
 
@@ -56,7 +57,7 @@ func TestToolsEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if err := toolstest.CheckResult(schemas[name], res); err != nil {
-			t.Errorf("%s: the result does not conform to the declared output schema: %v\n%s", name, err, toolText(res))
+			t.Errorf("%s: the result does not conform to the declared output schema: %v\n%s", name, err, testutil.ToolText(res))
 		}
 		return res
 	}
@@ -68,7 +69,7 @@ func TestToolsEndToEnd(t *testing.T) {
 		}
 		b, _ := json.Marshal(res.StructuredContent)
 		if err := json.Unmarshal(b, &got); err != nil || res.IsError {
-			t.Fatalf("recent_mail: %v %s", err, toolText(res))
+			t.Fatalf("recent_mail: %v %s", err, testutil.ToolText(res))
 		}
 		if len(got.Messages) != 3 || got.Messages[0].Subject != "Quarterly retail review" || got.Messages[0].From != "Megan Bowen" ||
 			got.Messages[0].ReceivedDateTime != "2026-05-04T09:12:00Z" || got.Messages[2].Subject != "Re: Holiday staffing" {
@@ -78,15 +79,15 @@ func TestToolsEndToEnd(t *testing.T) {
 
 	t.Run("not consented: the consent result, conforming", func(t *testing.T) {
 		res := call(megan, "recent_mail", nil)
-		text := toolText(res)
+		text := testutil.ToolText(res)
 		if !res.IsError || res.StructuredContent != nil ||
 			!strings.Contains(text, "Recent mail needs your consent to https://graph.microsoft.com/Mail.Read") ||
 			!strings.Contains(text, st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
 			t.Fatalf("isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
 		}
 		// Megan's profile (User.Read, admin-consented) still works.
-		if me := call(megan, "whoami", nil); me.IsError || !strings.Contains(toolText(me), "Megan Bowen") {
-			t.Fatalf("whoami: %s", toolText(me))
+		if me := call(megan, "whoami", nil); me.IsError || !strings.Contains(testutil.ToolText(me), "Megan Bowen") {
+			t.Fatalf("whoami: %s", testutil.ToolText(me))
 		}
 		line := regexp.MustCompile(`(?m)^.*msg="tool needs consent".*$`).FindString(st.Logs.String())
 		if !strings.Contains(line, "tool=recent_mail") || !strings.Contains(line, "request_id=") {
@@ -96,14 +97,14 @@ func TestToolsEndToEnd(t *testing.T) {
 
 	t.Run("input out of bounds is a tool error the model can fix", func(t *testing.T) {
 		res := call(adele, "recent_mail", map[string]any{"count": 500})
-		if !res.IsError || !strings.Contains(toolText(res), "count") {
-			t.Fatalf("count 500: %v %s", res.IsError, toolText(res))
+		if !res.IsError || !strings.Contains(testutil.ToolText(res), "count") {
+			t.Fatalf("count 500: %v %s", res.IsError, testutil.ToolText(res))
 		}
 	})
 
 	t.Run("auth_info", func(t *testing.T) {
 		if res := call(megan, "auth_info", nil); res.IsError {
-			t.Fatal(toolText(res))
+			t.Fatal(testutil.ToolText(res))
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
@@ -15,7 +16,7 @@ import (
 // needs state answers 503 temporarily_unavailable quickly (bounded waits),
 // never a 500 or a hang; the browser gets an HTML page.
 func TestStorageDown(t *testing.T) {
-	dead := freeAddr(t) // nothing listens here
+	dead := testutil.FreeAddr(t) // nothing listens here
 	ts := newTestServer(t, func(env map[string]string) {
 		env["STORAGE_CONNECTION_STRING"] = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
 			"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +

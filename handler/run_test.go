@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 func TestRunRejectsBadConfigurationAtOnce(t *testing.T) {
@@ -27,7 +29,7 @@ func TestRunRejectsBadConfigurationAtOnce(t *testing.T) {
 // run serves until its context ends, then shuts down gracefully: an
 // in-flight request finishes, and run returns nil.
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	env := map[string]string{
 		"PORT": port, "ENTRA_TENANT_ID": "11111111-1111-4111-8111-111111111111",

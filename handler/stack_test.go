@@ -24,6 +24,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/funchost"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // The end-to-end tests run the system as it runs for users: the Entra
@@ -154,7 +155,7 @@ type apimOptions struct {
 func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []string, o apimOptions) *stack {
 	t.Helper()
 	handlerExe, emuExe := binaries(t)
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	emu := startEmulator(t, emuExe, base+"/callback")
 	env := envFor(emu)
@@ -297,17 +298,6 @@ func storageEnv(t *testing.T) []string {
 		return nil
 	}
 	return []string{"STORAGE_CONNECTION_STRING=" + conn, fmt.Sprintf("STORAGE_TABLE_NAME=flow%d", time.Now().UnixNano()%1e9)}
-}
-
-// freeAddr returns a loopback address with a port nothing listens on.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // jsonField returns a top-level string field of a JSON object.

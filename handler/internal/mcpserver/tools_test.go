@@ -20,6 +20,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools/toolstest"
 )
@@ -87,16 +88,6 @@ func (f *fixture) as(t *testing.T, upn string) context.Context {
 	})
 }
 
-func text(r *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range r.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
-
 // TestEveryResultConforms calls every tool as every test user, with good
 // and bad arguments, and holds each result to the tool's declared output
 // schema with a JSON Schema validator: success carries valid
@@ -134,14 +125,14 @@ func TestEveryResultConforms(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := toolstest.CheckResult(list[tt.tool], res); err != nil {
-				t.Errorf("result does not conform to %s's declared schema: %v\n%s", tt.tool, err, text(res))
+				t.Errorf("result does not conform to %s's declared schema: %v\n%s", tt.tool, err, testutil.ToolText(res))
 			}
 			if res.IsError != tt.wantErr {
-				t.Errorf("isError = %v, want %v: %s", res.IsError, tt.wantErr, text(res))
+				t.Errorf("isError = %v, want %v: %s", res.IsError, tt.wantErr, testutil.ToolText(res))
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(text(res), w) {
-					t.Errorf("text %q lacks %q", text(res), w)
+				if !strings.Contains(testutil.ToolText(res), w) {
+					t.Errorf("text %q lacks %q", testutil.ToolText(res), w)
 				}
 			}
 		})
@@ -169,7 +160,7 @@ func TestGraphFailure(t *testing.T) {
 		if err := toolstest.CheckResult(d.MCPTool(), res); err != nil {
 			t.Errorf("%s: the result does not conform: %v", name, err)
 		}
-		got := text(res)
+		got := testutil.ToolText(res)
 		if !res.IsError || !strings.Contains(got, "Microsoft Graph answered 503 serviceNotAvailable.") || strings.Contains(got, "secret detail") {
 			t.Errorf("%s: %v %q", name, res.IsError, got)
 		}

@@ -1,18 +1,13 @@
 package resource
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
+)
 
 func TestMetadataGolden(t *testing.T) {
 	tests := []struct {
@@ -48,12 +43,7 @@ func TestMetadataGolden(t *testing.T) {
 				if got := rec.Header().Get("Content-Type"); got != "application/json" {
 					t.Errorf("Content-Type = %q", got)
 				}
-				var pretty bytes.Buffer
-				if err := json.Indent(&pretty, rec.Body.Bytes(), "", "  "); err != nil {
-					t.Fatal(err)
-				}
-				pretty.WriteByte('\n')
-				golden(t, tt.golden, pretty.Bytes())
+				testutil.GoldenJSON(t, "testdata/"+tt.golden, rec.Body.Bytes())
 			}
 		})
 	}
@@ -67,23 +57,6 @@ func TestMetadataMethods(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("%s = %d, want %d", method, rec.Code, want)
 		}
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s mismatch:\ngot:\n%s\nwant:\n%s", name, got, want)
 	}
 }
 

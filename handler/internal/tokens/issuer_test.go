@@ -3,8 +3,6 @@ package tokens
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +11,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -143,24 +140,7 @@ func mustB64(t *testing.T, s string) []byte {
 func TestJWKSGolden(t *testing.T) {
 	cur, prev := testKeys(t)
 	i := newTestIssuer(t, testConfig(), cur, prev, t0)
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, i.JWKS(), "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	pretty.WriteByte('\n')
-	const golden = "testdata/jwks.golden.json"
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), pretty.String()); diff != "" {
-		t.Errorf("JWKS mismatch (-want +got), run with -update if intended:\n%s", diff)
-	}
+	testutil.GoldenJSON(t, "testdata/jwks.golden.json", i.JWKS())
 	// Only public members: no "d" anywhere.
 	if bytes.Contains(i.JWKS(), []byte(`"d"`)) {
 		t.Error("JWKS contains a private key member")

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools/toolstest"
 )
@@ -105,16 +105,6 @@ func callerCtx() context.Context {
 	return resource.WithTokenInfo(ctx, &resource.TokenInfo{Subject: "u1", Name: "Adele", Scopes: []string{"mcp:tools"}, GrantID: "g1"})
 }
 
-func text(r *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range r.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
-
 // TestResults: every way a tool can end gives a result that conforms to
 // the tool's output schema (as clients check it), says what happened in
 // words, and leaves one log line with the request id.
@@ -172,7 +162,7 @@ func TestResults(t *testing.T) {
 			if err := toolstest.CheckResult(def.MCPTool(), res); err != nil {
 				t.Errorf("result does not conform: %v\n%+v", err, res)
 			}
-			got := text(res)
+			got := testutil.ToolText(res)
 			if res.IsError != tt.wantErr {
 				t.Errorf("isError = %v, want %v: %s", res.IsError, tt.wantErr, got)
 			}
@@ -222,7 +212,7 @@ func TestOnBehalfOfNeedsPermissionsAcrossResources(t *testing.T) {
 		return tools.New(tools.Tool[probeIn, probeOut]{Name: "probe", Description: "d", Hints: readOnly, Scopes: []string{"mail.read", "orders.read"}, Run: obo(perms...)})
 	}
 	res, err := toolstest.CallTool(callerCtx(), serve(t, up, logs, def()), "probe", nil)
-	if err != nil || !res.IsError || !strings.Contains(text(res), "misconfigured") || len(up.asked) != 0 {
+	if err != nil || !res.IsError || !strings.Contains(testutil.ToolText(res), "misconfigured") || len(up.asked) != 0 {
 		t.Fatalf("without permissions: %v %+v, asked %v", err, res, up.asked)
 	}
 	res, err = toolstest.CallTool(callerCtx(), serve(t, up, logs, def("api://orders/Orders.Read")), "probe", nil)

@@ -13,6 +13,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 )
 
 // CallTool sends tools/call for name with args through s and decodes the
@@ -53,13 +55,7 @@ func CallTool(ctx context.Context, s *server.MCPServer, name string, args any) (
 // structuredContent (the SDK validates structuredContent whenever it is
 // present, error or not, and throws -32602 on a mismatch).
 func CheckResult(tool mcp.Tool, res *mcp.CallToolResult) error {
-	text := ""
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			text += tc.Text
-		}
-	}
-	if text == "" {
+	if testutil.ToolText(res) == "" {
 		return errors.New("no text content: clients without structured output would show nothing")
 	}
 	if res.IsError {
