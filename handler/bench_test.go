@@ -19,6 +19,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
@@ -124,7 +125,7 @@ func BenchmarkToolsCall(b *testing.B) {
 		mux.Handle("POST /mcp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.ServeHTTP(w, r.WithContext(resource.WithTokenInfo(r.Context(), ti)))
 		}))
-		serveParallel(b, withRequestLog(benchLogger(), mux), "")
+		serveParallel(b, reqlog.Middleware(benchLogger(), mux), "")
 	})
 
 	b.Run("authenticated", func(b *testing.B) {
@@ -227,7 +228,7 @@ func BenchmarkColdStart(b *testing.B) {
 // benchLogger is a JSON logger writing nowhere: logging costs what it
 // costs in Azure.
 func benchLogger() *slog.Logger {
-	return slog.New(ctxHandler{slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	return slog.New(reqlog.ContextHandler{Handler: slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})})
 }
 
 // BenchmarkToolsCallHTTP is the same comparison over real loopback HTTP

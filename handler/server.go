@@ -15,6 +15,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
@@ -66,7 +67,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Logger = slog.New(ctxHandler{opts.Logger.Handler()})
+	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Logger.Handler()})
 	if opts.HTTPClient == nil {
 		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
 		if err != nil {
@@ -168,7 +169,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Handler = withRequestLog(opts.Logger, mux)
+	s.Handler = reqlog.Middleware(opts.Logger, mux)
 	return s, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 )
 
 // maxBodyBytes bounds every request body; Entra's own limits are larger but
@@ -83,39 +85,21 @@ func (e *Emulator) routes() *http.ServeMux {
 func (e *Emulator) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := reqlog.NewRecorder(w)
 		defer func() {
 			if v := recover(); v != nil {
 				e.log.Error("panic serving request", "path", r.URL.Path, "panic", v)
-				if !sw.wrote {
+				if !sw.Wrote {
 					e.writeJSONError(sw, r, errorf(http.StatusInternalServerError, "server_error", 90033, "A transient error has occurred. Please try again."))
 				}
 			}
-			e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+			e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "duration", time.Since(start))
 		}()
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
 		}
 		e.mux.ServeHTTP(sw, r)
 	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
 }
 
 // tenant refuses any tenant but the configured one, as Entra refuses an
