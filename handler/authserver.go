@@ -104,21 +104,6 @@ func keySettings(cfg config.Config) tokens.KeySettings {
 	}
 }
 
-// authServerHandlers are the endpoints of the authorization server.
-func authServerHandlers(h *oauth.Handler) handlers {
-	return handlers{
-		"/.well-known/oauth-authorization-server": http.HandlerFunc(h.AuthorizationServerMetadata),
-		"/.well-known/openid-configuration":       http.HandlerFunc(h.OpenIDConfiguration),
-		"/.well-known/jwks.json":                  http.HandlerFunc(h.JWKS),
-		"/register":                               http.HandlerFunc(h.Register),
-		"/authorize":                              http.HandlerFunc(h.Authorize),
-		"/consent":                                http.HandlerFunc(h.Consent),
-		"/callback":                               http.HandlerFunc(h.Callback),
-		"/token":                                  http.HandlerFunc(h.Token),
-		"/revoke":                                 http.HandlerFunc(h.Revoke),
-	}
-}
-
 // openStore picks the state backend: Table Storage when configured
 // (Azurite locally), memory otherwise (with a warning: every restart and
 // every other instance loses the flows in flight).

@@ -38,7 +38,7 @@ func TestFunctionsCoverEndpoints(t *testing.T) {
 	app := loadRepoApp(t)
 	routes := app.Routes()
 	used := map[string]bool{}
-	for _, ep := range endpoints {
+	for _, ep := range surface() {
 		var matched []funchost.Route
 		for _, r := range routes {
 			if r.MatchPath(ep.Path) {

@@ -320,7 +320,7 @@ func TestPolicyPreflightByCORS(t *testing.T) {
 	ops, f := apimOperations(t)
 	for _, mode := range []string{"proxy", "entra"} {
 		files := policyFiles(t, f, mode)
-		for _, ep := range endpoints {
+		for _, ep := range surface() {
 			if !slices.Contains(ep.Methods, http.MethodOptions) {
 				continue
 			}
@@ -491,7 +491,7 @@ func TestPolicyMCPMatchesHandler(t *testing.T) {
 			switch mode {
 			case config.ModeProxy:
 				path, ok := strings.CutPrefix(ocURL, cfg.PublicBaseURL)
-				if !ok || !slices.ContainsFunc(endpoints, func(e endpoint) bool { return e.Path == path && slices.Contains(e.Methods, "GET") }) {
+				if !ok || !slices.ContainsFunc(surface(), func(e endpoint) bool { return e.Path == path && slices.Contains(e.Methods, "GET") }) {
 					t.Errorf("openid-config %s is not a GET endpoint the handler serves under PUBLIC_BASE_URL", ocURL)
 				}
 				if path != "/.well-known/openid-configuration" {

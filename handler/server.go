@@ -80,10 +80,10 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		return nil, err
 	}
 	s := &server{}
+	e := endpoints{healthz: healthz(cfg)}
 	var verify resource.Verifier
 	var assertion tools.AssertionFunc
 	var authServers []string
-	var extra handlers
 	switch cfg.Mode {
 	case config.ModeEntra:
 		v := &entra.Verifier{
@@ -105,7 +105,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			s.Close()
 			return nil, err
 		}
-		extra = authServerHandlers(as)
+		e.as = as
 		verify = as.VerifyAccessToken
 		assertion = func(ctx context.Context, caller *resource.TokenInfo) (string, time.Time, error) {
 			// The client's token is ours and never leaves this server; the
@@ -115,7 +115,12 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		}
 		authServers = []string{cfg.PublicBaseURL}
 	}
-
+	e.prm = resource.MetadataHandler(resource.Metadata{
+		Resource:             cfg.ResourceURL(),
+		AuthorizationServers: authServers,
+		ScopesSupported:      cfg.RequiredScopes(),
+		ResourceName:         cfg.ResourceName,
+	})
 	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
 		Name: "entra-mcp-functions", Version: version,
 		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
@@ -131,6 +136,15 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
+	e.mcp = mcpHandler(cfg, mcpSrv, verify, opts.Logger)
+	s.Handler = reqlog.Middleware(opts.Logger, newMux(e))
+	return s, nil
+}
+
+// mcpHandler is the one place the /mcp handler chain is built: every
+// request must carry a valid bearer token (RFC 6750, with the RFC 9728
+// challenge), then mcp-go's streamable HTTP server runs the JSON-RPC call.
+func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, verify resource.Verifier, logger *slog.Logger) http.Handler {
 	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
 		// Stateless: any instance serves any request (Flex Consumption scales
 		// out; MCP 2026-07-28 drops sessions altogether).
@@ -141,36 +155,14 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		// would refuse every real request; there, APIM and the host are the
 		// only way in. Run by itself on loopback, the guard stays on.
 		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
-		mcpgo.WithStreamableHTTPLogger(opts.Logger),
+		mcpgo.WithStreamableHTTPLogger(logger),
 	)
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	prm := resource.MetadataHandler(resource.Metadata{
-		Resource:             cfg.ResourceURL(),
-		AuthorizationServers: authServers,
-		ScopesSupported:      cfg.RequiredScopes(),
-		ResourceName:         cfg.ResourceName,
-	})
-
-	h := handlers{
-		"/.well-known/oauth-protected-resource":     prm,
-		"/.well-known/oauth-protected-resource/mcp": prm,
-		"/mcp":     resource.RequireBearer(verify, challenge, opts.Logger)(streamable),
-		"/healthz": http.HandlerFunc(healthz(cfg)),
-	}
-	for path, handler := range extra {
-		h[path] = handler
-	}
-	mux, err := addRoutes(cfg, h)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.Handler = reqlog.Middleware(opts.Logger, mux)
-	return s, nil
+	return resource.RequireBearer(verify, challenge, logger)(streamable)
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In
@@ -196,30 +188,6 @@ func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
 	return obo, nil
 }
 
-// addRoutes mounts handlers on the paths and methods of the endpoints
-// table. A ProxyOnly endpoint without a handler (mode entra) answers 404.
-func addRoutes(cfg config.Config, h handlers) (*http.ServeMux, error) {
-	mux := http.NewServeMux()
-	for _, e := range endpoints {
-		handler, ok := h[e.Path]
-		if !ok {
-			if e.ProxyOnly && cfg.Mode == config.ModeEntra {
-				continue
-			}
-			return nil, fmt.Errorf("no handler for %s", e.Path)
-		}
-		for _, m := range e.Methods {
-			if m == http.MethodHead {
-				continue // GET patterns also match HEAD
-			}
-			mux.Handle(m+" "+e.Path, handler)
-		}
-	}
-	// The Functions host polls "/" until any answer arrives; answer at once.
-	mux.Handle("/", http.NotFoundHandler())
-	return mux, nil
-}
-
 // scopeMatcher: Entra puts short scope names in scp ("user_impersonation")
 // while clients request and the challenge names the full form
 // ("api://<app>/user_impersonation").
@@ -232,11 +200,13 @@ func scopeMatcher(cfg config.Config) func(granted, required string) bool {
 	}
 }
 
-func healthz(cfg config.Config) func(http.ResponseWriter, *http.Request) {
+// healthz answers GET and HEAD /healthz for operators: the mode and
+// version, nothing secret, never cached.
+func healthz(cfg config.Config) http.Handler {
 	body, _ := json.Marshal(map[string]string{"status": "ok", "mode": string(cfg.Mode), "version": version})
-	return func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
-	}
+	})
 }

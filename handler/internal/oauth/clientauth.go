@@ -62,16 +62,10 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	return r.PostForm, nil
 }
 
-// clientRequest is the common start of /token and /revoke: CORS for
-// browser clients (no credentials: nothing here reads cookies), the form,
-// and the authenticated client. It answers the preflight and every error
-// itself; ok is false when the handler has nothing left to do.
+// clientRequest is the common start of /token and /revoke: the form and
+// the authenticated client. It answers every error itself; ok is false
+// when the handler has nothing left to do.
 func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request) (url.Values, store.Client, bool) {
-	if r.Method == http.MethodOptions {
-		writePreflight(w, r, "POST, OPTIONS")
-		return nil, store.Client{}, false
-	}
-	allowCORS(w)
 	form, oerr := parseForm(w, r)
 	if oerr == nil {
 		var client store.Client

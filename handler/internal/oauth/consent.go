@@ -38,12 +38,8 @@ type consentView struct {
 	Scopes      []scopeView
 }
 
-// Consent handles GET and POST /consent.
+// Consent serves the consent page, GET /consent?request=<id>.
 func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		h.consentDecision(w, r)
-		return
-	}
 	id := r.URL.Query().Get("request")
 	areq, ok := h.pendingRequest(w, r, id)
 	if !ok {
@@ -82,9 +78,10 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// consentDecision handles the form post: CSRF check, single-use request,
-// then either access_denied to the client or the upstream sign-in.
-func (h *Handler) consentDecision(w http.ResponseWriter, r *http.Request) {
+// ConsentDecision handles the consent form's post, POST /consent: CSRF
+// check, single-use request, then either access_denied to the client or
+// the upstream sign-in.
+func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent form could not be read.")

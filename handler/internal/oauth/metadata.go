@@ -8,7 +8,8 @@ import (
 )
 
 // Paths of the endpoints advertised in the metadata, relative to
-// PUBLIC_BASE_URL (docs/architecture.md §5.1).
+// PUBLIC_BASE_URL (docs/architecture.md §5.1). handler/routes.go mounts
+// them; a test there holds every URL of the metadata to a route.
 const (
 	PathAuthorize = "/authorize"
 	PathToken     = "/token"
@@ -136,20 +137,9 @@ func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 
 var errNoIssuer = errors.New("oauth: Handler.Issuer is nil")
 
-// serveDocument writes a pre-marshalled public JSON document with CORS for
-// browser clients, answering GET, HEAD and OPTIONS.
+// serveDocument writes a pre-marshalled public JSON document, its body
+// only for GET (HEAD gets the headers, Content-Length included).
 func serveDocument(w http.ResponseWriter, r *http.Request, body []byte, cacheControl string) {
-	switch r.Method {
-	case http.MethodOptions:
-		writePreflight(w, r, "GET, HEAD, OPTIONS")
-		return
-	case http.MethodGet, http.MethodHead:
-	default:
-		allowCORS(w)
-		methodNotAllowed(w, "GET, HEAD, OPTIONS")
-		return
-	}
-	allowCORS(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", cacheControl)

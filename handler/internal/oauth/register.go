@@ -68,21 +68,10 @@ type registrationResponse struct {
 	ClientSecretExpiresAt *int64 `json:"client_secret_expires_at,omitempty"`
 }
 
-// Register is the RFC 7591 dynamic client registration endpoint (POST
-// /register, with CORS for browser clients).
-// Duplicate registrations are fine: claude.ai registers twice per connect.
+// Register is the RFC 7591 dynamic client registration endpoint, POST
+// /register. Duplicate registrations are fine: claude.ai registers twice
+// per connect.
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodOptions:
-		writePreflight(w, r, "POST, OPTIONS")
-		return
-	case http.MethodPost:
-	default:
-		allowCORS(w)
-		methodNotAllowed(w, "POST, OPTIONS")
-		return
-	}
-	allowCORS(w)
 	c, secret, err := h.register(w, r)
 	if err != nil {
 		h.writeError(w, r, err)

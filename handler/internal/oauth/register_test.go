@@ -71,9 +71,6 @@ func TestRegisterRealClients(t *testing.T) {
 				t.Fatalf("status = %d, body %s", w.Code, w.Body)
 			}
 			checkNoStore(t, w.Result().Header)
-			if w.Header().Get("Access-Control-Allow-Origin") != "*" {
-				t.Error("no CORS header")
-			}
 			var got registrationResponse
 			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 				t.Fatal(err)
@@ -208,36 +205,6 @@ func TestRegisterCleansMetadata(t *testing.T) {
 	}
 	if !cmp.Equal(got.GrantTypes, []string{"refresh_token", "authorization_code"}) {
 		t.Errorf("grant_types = %q", got.GrantTypes)
-	}
-}
-
-func TestRegisterMethodsAndCORS(t *testing.T) {
-	h := newTestHandler(t, nil)
-	r := httptest.NewRequest(http.MethodOptions, "/register", nil)
-	r.Header.Set("Origin", "http://localhost:6274")
-	r.Header.Set("Access-Control-Request-Method", "POST")
-	r.Header.Set("Access-Control-Request-Headers", "content-type, mcp-protocol-version")
-	w := httptest.NewRecorder()
-	h.Register(w, r)
-	want := http.Header{
-		"Access-Control-Allow-Origin":   {"*"},
-		"Access-Control-Allow-Methods":  {"POST, OPTIONS"},
-		"Access-Control-Allow-Headers":  {"content-type, mcp-protocol-version"},
-		"Access-Control-Max-Age":        {"86400"},
-		"Access-Control-Expose-Headers": {"WWW-Authenticate"},
-		"Vary":                          {"Access-Control-Request-Headers"},
-	}
-	if diff := cmp.Diff(want, w.Result().Header); w.Code != http.StatusNoContent || diff != "" {
-		t.Errorf("preflight %d, headers (-want +got):\n%s", w.Code, diff)
-	}
-	if w.Header().Get("Access-Control-Allow-Credentials") != "" {
-		t.Error("credentials must not be allowed")
-	}
-
-	w = httptest.NewRecorder()
-	h.Register(w, httptest.NewRequest(http.MethodGet, "/register", nil))
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST, OPTIONS" {
-		t.Errorf("GET: %d, Allow %q", w.Code, w.Header().Get("Allow"))
 	}
 }
 

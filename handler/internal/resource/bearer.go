@@ -66,18 +66,13 @@ type Challenge struct {
 
 // RequireBearer authenticates every request with verify (MCP: no
 // session-based authentication; every request carries its token) and writes
-// the RFC 6750 challenge when it fails. It also answers CORS so that
-// browser clients can read WWW-Authenticate.
+// the RFC 6750 challenge when it fails. CORS, which lets browser clients
+// read that challenge, and the preflight are the route's (package cors).
 func RequireBearer(verify Verifier, ch Challenge, logger interface {
 	WarnContext(context.Context, string, ...any)
 }) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			setCORS(w.Header())
-			if r.Method == http.MethodOptions {
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
 			token, ok := bearerToken(r)
 			if !ok {
 				// RFC 6750 §3.1: no error code when the request had no
@@ -159,15 +154,4 @@ func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
-}
-
-// setCORS lets browser-based MCP clients call /mcp and read the challenge
-// (docs/architecture.md §5.4). No credentials: tokens travel in
-// Authorization, not cookies.
-func setCORS(h http.Header) {
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
-	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version")
-	h.Set("Access-Control-Max-Age", "600")
 }
