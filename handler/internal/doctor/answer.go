@@ -111,7 +111,7 @@ func (a answer) apimError() (apimError, bool) {
 }
 
 // from tells who answered, from the answer alone:
-//   - the handler sets X-Request-Id on every response (handler/middleware.go);
+//   - the handler sets X-Request-Id on every response (internal/reqlog);
 //   - API Management's gateway errors are {"statusCode":N,"message":"…"};
 //   - our /mcp policy's on-error return-response is a 401 with a
 //     resource_metadata challenge and no X-Request-Id;

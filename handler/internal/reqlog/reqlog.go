@@ -39,7 +39,9 @@ func (h ContextHandler) WithAttrs(a []slog.Attr) slog.Handler {
 	return ContextHandler{h.Handler.WithAttrs(a)}
 }
 
-func (h ContextHandler) WithGroup(n string) slog.Handler { return ContextHandler{h.Handler.WithGroup(n)} }
+func (h ContextHandler) WithGroup(n string) slog.Handler {
+	return ContextHandler{h.Handler.WithGroup(n)}
+}
 
 var safeID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
