@@ -7,29 +7,6 @@ import (
 	"testing"
 )
 
-// TestStackNamedValues: the stack gives each APIM named value the app
-// setting Bicep feeds from the same parameter, so the policies run with
-// the values they would have in Azure.
-func TestStackNamedValues(t *testing.T) {
-	nvSetting, defined := namedValueSettings(t)
-	env := infraFakeEnv("proxy")
-	var vars []string
-	for k, v := range env {
-		vars = append(vars, k+"="+v)
-	}
-	got := apimNamedValues(vars, "key")
-	for _, name := range defined {
-		if _, ok := got[name]; !ok {
-			t.Errorf("apim.bicep defines named value %s; the stack does not set it", name)
-		}
-	}
-	for name, setting := range nvSetting {
-		if got[name] != env[setting] {
-			t.Errorf("named value %s = %q, want app setting %s = %q", name, got[name], setting, env[setting])
-		}
-	}
-}
-
 // TestEdgeChain: through client → APIM stand-in → funchost → handler, the
 // function key is required behind the edge and supplied by it, CORS
 // preflights are answered by the policies, and the per-IP rate limit of a

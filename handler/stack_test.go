@@ -195,7 +195,12 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 			t.Logf("handler output:\n%s", logs.String())
 		}
 	})
-	nv := apimNamedValues(vars, key)
+	settings := map[string]string{}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		settings[k] = v
+	}
+	nv := apimemu.NamedValues(settings, key)
 	if o.namedValues != nil {
 		o.namedValues(nv)
 	}
@@ -204,34 +209,6 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 	}
 	startAPIM(t, addr, mode, o.infraDir, nv, h.URL(), emu.CAFile, logs)
 	return &stack{BaseURL: base, HostURL: h.URL(), Emu: emu, host: h, FunctionKey: key, Logs: logs}
-}
-
-// apimNamedValues gives each named value the policies use the value of the
-// app setting Bicep sets from the same parameter (TestStackNamedValues
-// holds this table to apim.bicep and functionapp.bicep), with the
-// handler's defaults where the stack leaves a setting unset.
-func apimNamedValues(vars []string, functionKey string) map[string]string {
-	env := map[string]string{}
-	for _, kv := range vars {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	or := func(k, def string) string {
-		if v := env[k]; v != "" {
-			return v
-		}
-		return def
-	}
-	return map[string]string{
-		"public-base-url":      env["PUBLIC_BASE_URL"],
-		"mcp-scope":            or("MCP_SCOPE", "mcp:tools"),
-		"entra-tenant-id":      env["ENTRA_TENANT_ID"],
-		"entra-client-id":      env["ENTRA_CLIENT_ID"],
-		"entra-app-id-uri":     or("ENTRA_APP_ID_URI", "api://"+env["ENTRA_CLIENT_ID"]),
-		"entra-api-scope":      or("ENTRA_API_SCOPE", "user_impersonation"),
-		"entra-authority-host": env["ENTRA_AUTHORITY_HOST"],
-		"function-host-key":    functionKey,
-	}
 }
 
 // startAPIM serves the APIM stand-in on addr in front of backend. It

@@ -6,7 +6,7 @@
 // Exits 1 and lists every ERROR or MISSING node as file:line:col when a file
 // does not parse. With --json it also prints, for each file, its declarations
 // (params, vars, resources, modules, outputs) as a small JSON tree that the Go
-// tests in handler/infra_test.go read to cross-check the infrastructure
+// tests in handler/infra read to cross-check the infrastructure
 // against the handler. This is a parser, not the Bicep compiler: it does not
 // resolve types, API versions or symbols (the Bicep compiler cannot be
 // installed here).

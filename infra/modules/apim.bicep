@@ -1,6 +1,7 @@
 // API Management (BasicV2) in front of the Function App: the public base URL
 // of the whole product. One API at the root path whose operations mirror
-// handler/routes.go `endpoints` one to one (infra_test.go checks both ways).
+// the routes of handler/routes.go one to one (handler/infra checks both
+// ways).
 // Consumption is not an option: it has no rate-limit-by-key and cuts
 // long-running/streamed responses (docs/architecture.md §11.1;
 // learn.microsoft.com/azure/api-management/rate-limit-by-key-policy,

@@ -1,6 +1,6 @@
 // Flex Consumption plan + Function App running the Go binary as a custom
 // handler. Every setting the handler reads in Azure is set here (see
-// handler/internal/config: RequiredInAzure); infra_test.go checks the list.
+// handler/internal/config: RequiredInAzure); handler/infra checks the list.
 
 param location string
 param tags object

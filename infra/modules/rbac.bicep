@@ -1,8 +1,8 @@
 // Every role the deployment grants, in one place. Role definition ids are the
 // documented built-in ids
 // (learn.microsoft.com/azure/role-based-access-control/built-in-roles and
-// learn.microsoft.com/azure/key-vault/general/rbac-guide); infra_test.go
-// holds this file to an allow-list of them.
+// learn.microsoft.com/azure/key-vault/general/rbac-guide); the tests in
+// handler/infra hold this file to an allow-list of them.
 //
 // Deliberately NOT granted: Storage Queue Data Contributor
 // (974c5e8b-45b9-4653-ba55-5f855dd0fb88). The app has only HTTP triggers; the

@@ -1,4 +1,4 @@
-package main
+package infra
 
 import (
 	"encoding/json"
@@ -356,7 +356,7 @@ func TestInfraEntraApp(t *testing.T) {
 	if got := p.prop("redirectUris").src(); !strings.Contains(got, "'${publicBaseUrl}/callback'") {
 		t.Errorf("redirect URIs %s do not include ${publicBaseUrl}/callback", got)
 	}
-	if !slices.ContainsFunc(surface(), func(e endpoint) bool { return e.Path == "/callback" }) {
+	if !slices.ContainsFunc(surface(t), func(e endpoint) bool { return e.Path == "/callback" }) {
 		t.Error("handler has no /callback endpoint")
 	}
 	if got := main.Vars["vsCodeClientId"].str(); got != "aebc6443-996d-45c2-90f0-388ff96faa56" {

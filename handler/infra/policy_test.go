@@ -1,4 +1,4 @@
-package main
+package infra
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/cors"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 )
 
@@ -256,15 +257,26 @@ func checkCORS(t *testing.T, file string, c *xmlElement, method string) {
 	if o := text("origin"); !slices.Equal(o, []string{"*"}) {
 		t.Errorf("%s: origins %v, want [*]", file, o)
 	}
-	var exposed []string
-	for _, e := range c.find("expose-headers") {
-		for _, h := range e.find("header") {
-			exposed = append(exposed, strings.TrimSpace(h.Text))
+	headers := func(list string) []string {
+		var out []string
+		for _, e := range c.find(list) {
+			for _, h := range e.find("header") {
+				out = append(out, strings.TrimSpace(h.Text))
+			}
 		}
+		return out
 	}
-	for _, h := range []string{"WWW-Authenticate", "Mcp-Session-Id"} {
-		if !slices.Contains(exposed, h) {
-			t.Errorf("%s: CORS must expose %s", file, h)
+	// The handler answers CORS itself when it runs alone (package cors):
+	// the same lists and max-age, so a local run behaves as Azure does.
+	if got := headers("expose-headers"); !slices.Equal(got, cors.ExposeHeaders) {
+		t.Errorf("%s: exposed headers %v, want the handler's %v (internal/cors)", file, got, cors.ExposeHeaders)
+	}
+	if got := headers("allowed-headers"); !slices.Equal(got, cors.AllowHeaders) {
+		t.Errorf("%s: allowed headers %v, want the handler's %v (internal/cors)", file, got, cors.AllowHeaders)
+	}
+	for _, m := range c.find("allowed-methods") {
+		if got := m.Attr["preflight-result-max-age"]; got != cors.MaxAge {
+			t.Errorf("%s: preflight-result-max-age %q, want the handler's %s (internal/cors)", file, got, cors.MaxAge)
 		}
 	}
 	if m := text("method"); !slices.Contains(m, method) && method != "HEAD" || !slices.Contains(m, "OPTIONS") {
@@ -320,7 +332,7 @@ func TestPolicyPreflightByCORS(t *testing.T) {
 	ops, f := apimOperations(t)
 	for _, mode := range []string{"proxy", "entra"} {
 		files := policyFiles(t, f, mode)
-		for _, ep := range surface() {
+		for _, ep := range surface(t) {
 			if !slices.Contains(ep.Methods, http.MethodOptions) {
 				continue
 			}
@@ -491,7 +503,7 @@ func TestPolicyMCPMatchesHandler(t *testing.T) {
 			switch mode {
 			case config.ModeProxy:
 				path, ok := strings.CutPrefix(ocURL, cfg.PublicBaseURL)
-				if !ok || !slices.ContainsFunc(surface(), func(e endpoint) bool { return e.Path == path && slices.Contains(e.Methods, "GET") }) {
+				if !ok || !slices.ContainsFunc(surface(t), func(e endpoint) bool { return e.Path == path && slices.Contains(e.Methods, "GET") }) {
 					t.Errorf("openid-config %s is not a GET endpoint the handler serves under PUBLIC_BASE_URL", ocURL)
 				}
 				if path != "/.well-known/openid-configuration" {
@@ -571,3 +583,22 @@ func TestPolicyMCPMatchesHandler(t *testing.T) {
 }
 
 // --- (d) azure.yaml, parameters, scripts -------------------------------------------
+
+// TestStandInNamedValues: the APIM stand-in gives each named value the app
+// setting Bicep feeds from the same parameter, so the policies run locally
+// with the values they would have in Azure.
+func TestStandInNamedValues(t *testing.T) {
+	nvSetting, defined := namedValueSettings(t)
+	env := infraFakeEnv("proxy")
+	got := apimemu.NamedValues(env, "key")
+	for _, name := range defined {
+		if _, ok := got[name]; !ok {
+			t.Errorf("apim.bicep defines named value %s; apimemu.NamedValues does not set it", name)
+		}
+	}
+	for name, setting := range nvSetting {
+		if got[name] != env[setting] {
+			t.Errorf("named value %s = %q, want app setting %s = %q", name, got[name], setting, env[setting])
+		}
+	}
+}

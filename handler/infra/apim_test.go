@@ -1,4 +1,4 @@
-package main
+package infra
 
 import (
 	"bytes"
@@ -62,7 +62,7 @@ func TestAPIMOperationsMatchEndpoints(t *testing.T) {
 	// (TestPolicyPreflightByCORS), and an OPTIONS operation would switch
 	// that off (learn.microsoft.com/azure/api-management/cors-policy).
 	want := map[key]bool{}
-	for _, ep := range surface() {
+	for _, ep := range surface(t) {
 		for _, m := range ep.Methods {
 			want[key{m, ep.Path}] = true
 			if _, ok := have[key{m, ep.Path}]; !ok && m != http.MethodOptions {

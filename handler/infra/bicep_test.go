@@ -1,13 +1,4 @@
-package main
-
-// Infrastructure tests: infra/ (Bicep modules, APIM policies), azure.yaml and
-// the deployment scripts, held against the handler's own tables: the routes
-// in routes.go, the settings in internal/config and the 401 challenge of
-// internal/resource. Nothing here talks to Azure. Bicep is parsed with
-// tree-sitter-bicep (scripts/check-bicep.mjs), not compiled: these tests
-// catch drift between the pieces, not ARM validation errors.
-//
-// Run only these: go test -run 'TestBicep|TestPolicy|TestInfra|TestAPIM' ./handler/
+package infra
 
 import (
 	"bytes"
@@ -23,8 +14,8 @@ import (
 	"testing"
 )
 
-// infraRoot is the repository root; go test runs in handler/.
-const infraRoot = ".."
+// infraRoot is the repository root; go test runs in handler/infra.
+const infraRoot = "../.."
 
 // --- Bicep model (the JSON printed by check-bicep.mjs --json) --------------
 

@@ -1,9 +1,10 @@
-package main
+package infra
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -164,7 +165,7 @@ func TestInfraKeyFormats(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the handler rejects keys.sh's signing key: %v", err)
 	}
-	if bits := signerOf(t, sk).N.BitLen(); bits != 2048 {
+	if bits := rsaBits(t, sk); bits != 2048 {
 		t.Errorf("keys.sh makes %d-bit RSA keys, want 2048 (RS256, tokens under 1 KB)", bits)
 	}
 	// The script's own check (2.3 KB of base64) must accept what it makes.
@@ -196,6 +197,22 @@ func TestInfraKeyFormats(t *testing.T) {
 			t.Errorf("is_rsa_key(%.20s…) = %v, want %v", in, got, want)
 		}
 	}
+}
+
+// rsaBits is the modulus size of the RSA key inside k, read through its
+// PKCS#8 PEM.
+func rsaBits(t *testing.T, k *tokens.SigningKey) int {
+	t.Helper()
+	b, _ := k.PEM()
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("no PEM")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key.(*rsa.PrivateKey).N.BitLen()
 }
 
 func mustRead(t *testing.T, rel string) []byte {
