@@ -206,3 +206,15 @@ func (c oauthClient) refresh(t *testing.T, st *stack, rt string) tokenResp {
 }
 
 var _ = context.Background
+
+// signedIn runs a full sign-in for a fresh registration and returns the
+// client and the code it received.
+func signedIn(t *testing.T, ts *testServer) (oauthClient, string) {
+	t.Helper()
+	c := registerClient(t, ts.stack, "http://127.0.0.1:53682/callback")
+	q := newBrowser(t, ts.stack).authorize(c, c.authorizeURL(ts.stack, nil), "AdeleV@contoso.example")
+	if q.Get("code") == "" {
+		t.Fatalf("no code: %v", q)
+	}
+	return c, q.Get("code")
+}

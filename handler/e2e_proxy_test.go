@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 )
 
 // TestProxyFlow is issue 3's flow test through real HTTP: register →
@@ -91,4 +93,33 @@ func TestProxyFlow(t *testing.T) {
 		t.Fatalf("refresh after revoke = %+v", r)
 	}
 	_ = mcp.LATEST_PROTOCOL_VERSION
+}
+
+// TestProxyFlowWithManagedIdentity runs the sign-in with the app
+// authenticating to Entra the way it does in Azure: no secret, a client
+// assertion that is a managed-identity token for api://AzureADTokenExchange,
+// trusted through a federated credential. The emulator serves the App
+// Service managed-identity endpoint azidentity uses.
+func TestProxyFlowWithManagedIdentity(t *testing.T) {
+	st := startStackWith(t, "proxy", func(emu emulatorProc) []string {
+		return []string{
+			"ENTRA_CLIENT_SECRET=",
+			"MANAGED_IDENTITY_CLIENT_ID=" + entraemu.DevManagedIdentityClientID,
+			"IDENTITY_ENDPOINT=" + emu.BaseURL + "/msi/token",
+			"IDENTITY_HEADER=" + entraemu.DevIdentityHeader,
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := registerClient(t, st, "http://127.0.0.1:53682/callback")
+	q := newBrowser(t, st).authorize(c, c.authorizeURL(st, nil), "AdeleV@contoso.example")
+	tok := c.redeem(t, st, q.Get("code"))
+	if tok.Status != 200 {
+		t.Fatalf("token: %+v", tok)
+	}
+	var me struct{ DisplayName string }
+	callTool(t, ctx, mcpClient(t, ctx, st.BaseURL+"/mcp", tok.AccessToken), "whoami", &me)
+	if me.DisplayName != "Adele Vance" {
+		t.Fatalf("whoami = %+v", me)
+	}
 }
