@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,7 +81,9 @@ func TestGoSDKOAuthClient(t *testing.T) {
 	if got := whoami(); got != "Megan Bowen" {
 		t.Fatalf("whoami = %q", got)
 	}
-	if authScope != "mcp:tools offline_access" {
+	// A scope is a set (RFC 6749 §3.3); the SDK joins it from a map, in
+	// any order.
+	if got := strings.Fields(authScope); len(got) != 2 || !slices.Contains(got, "mcp:tools") || !slices.Contains(got, "offline_access") {
 		t.Errorf("the SDK asked for scope %q, want the challenge's mcp:tools plus offline_access (SEP-2207)", authScope)
 	}
 
