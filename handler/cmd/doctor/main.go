@@ -41,8 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		clientID    = fs.String("client-id", "", "mode entra: a public client registered in Entra, for -sign-in")
 		caFile      = fs.String("ca-file", "", "extra PEM roots to trust (a local emulator's certificate); verification is never switched off")
 	)
+	// Messages for the terminal: a failed write there has nowhere better
+	// to be reported, and the exit status says the same.
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: doctor [flags] <MCP URL>\n\nChecks a deployment from outside: metadata, keys, the 401 challenge, CORS,\nregistration, and with -sign-in the whole sign-in. Exit 0: all passed, 1: a check failed, 2: usage.")
+		_, _ = fmt.Fprintln(stderr, "usage: doctor [flags] <MCP URL>\n\nChecks a deployment from outside: metadata, keys, the 401 challenge, CORS,\nregistration, and with -sign-in the whole sign-in. Exit 0: all passed, 1: a check failed, 2: usage.")
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after the URL.
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	client, err := httpClient(*caFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "doctor:", err)
+		_, _ = fmt.Fprintln(stderr, "doctor:", err)
 		return 2
 	}
 	d, err := doctor.New(doctor.Options{
@@ -74,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Report: &doctor.Reporter{Out: stdout, Color: colorful(stdout)},
 	})
 	if err != nil {
-		fmt.Fprintln(stderr, "doctor:", err)
+		_, _ = fmt.Fprintln(stderr, "doctor:", err)
 		return 2
 	}
 	if !d.Run(ctx) {

@@ -97,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return emu.ListenAndServe(ctx, *addr, func(base string) {
 		cfg.Logger.Info("entra emulator listening", "base_url", base, "tenant", cfg.TenantID,
 			"client_id", cfg.App.ID, "cert_out", *certOut, "managed_identity_endpoint", base+"/msi/token")
-		fmt.Fprintf(stdout, "entra-emulator: ready on %s tenant %s\n", base, cfg.TenantID)
+		// The line a parent process waits for; if it cannot be written the
+		// parent times out and says so.
+		_, _ = fmt.Fprintf(stdout, "entra-emulator: ready on %s tenant %s\n", base, cfg.TenantID)
 	})
 }

@@ -66,7 +66,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer h.Close()
+	defer func() {
+		if err := h.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "funchost: stopping the handler:", err)
+		}
+	}()
 
 	fmt.Printf("funchost: handler on %s\n", h.BackendURL())
 	for _, r := range h.App().Routes() {

@@ -156,7 +156,9 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, resp *response, 
 	w.WriteHeader(resp.status)
 	if r.Method == http.MethodHead {
 		if resp.body != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.body, 1<<16))
+			// Drained so the connection can be reused; a failed drain
+			// costs only that.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.body, 1<<16))
 		}
 		return
 	}

@@ -67,7 +67,9 @@ func (p *Reporter) Add(r Result) {
 	if r.Detail != "" {
 		line += ": " + r.Detail
 	}
-	fmt.Fprintf(p.Out, "%s %s\n", p.mark(r.Status), line)
+	// The report goes to a terminal or a pipe: a failed write has nowhere
+	// better to be reported, and the results are kept either way.
+	_, _ = fmt.Fprintf(p.Out, "%s %s\n", p.mark(r.Status), line)
 	if r.Status == Fail {
 		indent := strings.Repeat(" ", len(p.plainMark(r.Status))+1)
 		fix := r.Fix
@@ -78,7 +80,7 @@ func (p *Reporter) Add(r Result) {
 			p.fixes = map[string]bool{}
 		}
 		p.fixes[r.Fix] = true
-		fmt.Fprintf(p.Out, "%slayer: %s. Fix: %s\n", indent, r.Layer, fix)
+		_, _ = fmt.Fprintf(p.Out, "%slayer: %s. Fix: %s\n", indent, r.Layer, fix)
 	}
 }
 
@@ -87,7 +89,7 @@ func (p *Reporter) Print(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.Out != nil {
-		fmt.Fprintf(p.Out, format+"\n", args...)
+		_, _ = fmt.Fprintf(p.Out, format+"\n", args...) // see Add
 	}
 }
 

@@ -39,7 +39,7 @@ func (d *Doctor) signIn(ctx context.Context) {
 	got := make(chan callback, 1)
 	srv := &http.Server{Handler: callbackHandler(got), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() { _ = srv.Close() }() // the answer is in; nothing waits on this server
 
 	d.rep.Print("Sign in: open this URL in a browser (the doctor tried to open one for you):\n  %s", authURL)
 	if err := d.opts.OpenBrowser(authURL); err != nil {
@@ -116,7 +116,7 @@ func callbackHandler(got chan<- callback) http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprint(w, "<!doctype html><title>entra-mcp doctor</title><p>The doctor received the sign-in answer. You can close this window and read the result in your terminal.</p>")
+		_, _ = fmt.Fprint(w, "<!doctype html><title>entra-mcp doctor</title><p>The doctor received the sign-in answer. You can close this window and read the result in your terminal.</p>")
 	})
 	return mux
 }

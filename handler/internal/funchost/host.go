@@ -88,16 +88,15 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		return nil, err
 	}
 	if err := h.waitReady(ctx); err != nil {
-		h.stopHandler()
-		return nil, err
+		return nil, errors.Join(err, h.stopHandler())
 	}
 	h.ln, err = net.Listen("tcp", opts.ListenAddr)
 	if err != nil {
-		h.stopHandler()
-		return nil, fmt.Errorf("funchost: %w", err)
+		return nil, errors.Join(fmt.Errorf("funchost: %w", err), h.stopHandler())
 	}
 	h.srv = &http.Server{Handler: h.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go h.srv.Serve(h.ln) //nolint:errcheck // returns ErrServerClosed on Close
+	// Serve returns only when Close shuts the server down (ErrServerClosed).
+	go func() { _ = h.srv.Serve(h.ln) }()
 	return h, nil
 }
 
@@ -124,7 +123,7 @@ func (h *Host) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), h.opts.StopTimeout)
 		defer cancel()
 		if h.srv.Shutdown(ctx) != nil {
-			h.srv.Close() // streams still open; cut them
+			_ = h.srv.Close() // streams still open: cut them; its error would only repeat why
 		}
 		err = h.stopHandler()
 	})
@@ -226,8 +225,8 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }
 
 // tailBuffer keeps the last max bytes written to it.
