@@ -202,10 +202,15 @@ func (is *issuer) serve(mux *http.ServeMux, base string) {
 		is.fetch++
 		kids := is.kids
 		is.mu.Unlock()
-		pub := is.ec.PublicKey
+		// Uncompressed point: 0x04, then X and Y (SEC 1 §2.3.3).
+		pub, err := is.ec.PublicKey.Bytes()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		keys := []map[string]string{
 			{"kty": "RSA", "use": "sig", "kid": kids[0], "n": b64(is.rsa.N.Bytes()), "e": b64(big.NewInt(int64(is.rsa.E)).Bytes())},
-			{"kty": "EC", "use": "sig", "kid": kids[1], "crv": "P-256", "x": b64(pub.X.FillBytes(make([]byte, 32))), "y": b64(pub.Y.FillBytes(make([]byte, 32)))},
+			{"kty": "EC", "use": "sig", "kid": kids[1], "crv": "P-256", "x": b64(pub[1:33]), "y": b64(pub[33:65])},
 		}
 		json.NewEncoder(w).Encode(map[string]any{"keys": keys})
 	})

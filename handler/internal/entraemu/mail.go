@@ -101,6 +101,7 @@ func parseMessageQuery(v url.Values) (messageQuery, error) {
 		for _, p := range strings.Split(s, ",") {
 			p = strings.TrimSpace(p)
 			if !slices.Contains(messageProps, p) {
+				//lint:ignore ST1005 Graph's own message, word for word
 				return q, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.message'.", p)
 			}
 			q.selected = append(q.selected, p)

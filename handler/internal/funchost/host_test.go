@@ -61,15 +61,19 @@ func helperSilent() {
 	if err != nil {
 		os.Exit(1)
 	}
-	var held []net.Conn
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			os.Exit(1)
 		}
-		held = append(held, c) // keep it open, say nothing
+		// Keep it open and say nothing: referenced, so no finalizer
+		// closes it.
+		heldConns = append(heldConns, c)
 	}
 }
+
+// heldConns are the connections the silent helper accepts and never answers.
+var heldConns []net.Conn
 
 func helperOptions(t *testing.T, mode string) Options {
 	return Options{
