@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Quick start"; .ci/run calls it).
 # On a fresh Debian machine it installs what the tests need (npm packages
-# from package-lock.json into ./node_modules, Go modules, Debian's chromium
-# for the consent-page browser test), starts Azurite, runs every Go test
-# (unit, conformance on memory and Azurite, end-to-end with the Entra
-# emulator and the handler as separate processes), then stops what it started.
+# from package-lock.json into ./node_modules, Go modules, the pinned linters
+# into ./.tools, Debian's chromium for the consent-page browser test), starts
+# Azurite, runs the linters (go vet, staticcheck, errcheck), then every Go
+# test (unit, conformance on memory and Azurite, end-to-end with the Entra
+# emulator and the handler as separate processes, and TestDeps, which fails
+# if test code or a stand-in is linked into the handler binary), then stops
+# what it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,6 +32,18 @@ if ! command -v chromium >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed; the browser test will be skipped"
 fi
 go mod download
+# Linters at pinned versions (staticcheck v0.8.2 is release 2026.2.2, which
+# checks Go 1.26 code), one directory per version so a bump reinstalls.
+install_tool() { # name module version; prints the binary's path
+  local dir="$root/.tools/$1-$3"
+  if [ ! -x "$dir/$1" ]; then
+    echo "installing $2@$3" >&2
+    GOBIN="$dir" go install "$2@$3" >&2
+  fi
+  echo "$dir/$1"
+}
+staticcheck=$(install_tool staticcheck honnef.co/go/tools/cmd/staticcheck v0.8.2)
+errcheck=$(install_tool errcheck github.com/kisielk/errcheck v1.30.0)
 
 step "azurite"
 conn=$(bash scripts/azurite.sh | tail -n 1)
@@ -36,8 +51,13 @@ cleanup() { bash scripts/azurite.sh stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 export AZURE_TABLES_TEST_CONNECTION="$conn"
 
-step "go vet"
+step "linters"
 go vet ./...
+"$staticcheck" ./...
+# Test code may drop errors (a failed test says why); the rest must handle
+# them or say why not: errcheck-excludes.txt lists the accepted idioms.
+"$errcheck" -ignoretests -exclude scripts/errcheck-excludes.txt ./...
+echo "go vet, staticcheck, errcheck: clean"
 
 step "go test"
 export TEST_ARTIFACTS_DIR="$artifacts"
