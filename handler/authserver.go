@@ -54,18 +54,7 @@ func newAuthServer(cfg config.Config, opts options, assertion func(context.Conte
 	cimd := opts.ClientMetadata
 	cimd.Now, cimd.Logger = opts.Clock, opts.Logger
 	h := &oauth.Handler{
-		Options: oauth.Options{
-			PublicBaseURL:       cfg.PublicBaseURL,
-			ResourceURL:         cfg.ResourceURL(),
-			ResourceName:        cfg.ResourceName,
-			MCPScope:            cfg.MCPScope,
-			AuthCodeTTL:         cfg.AuthCodeTTL,
-			RefreshTokenTTL:     cfg.RefreshTokenTTL,
-			RegistrationIdleTTL: cfg.RegistrationIdleTTL,
-			RegistrationQuota:   cfg.RegistrationQuota,
-			ClientID:            cfg.ClientID,
-			AuthorityHost:       cfg.AuthorityHost,
-		},
+		Options:  oauthOptions(cfg),
 		Store:    st,
 		Issuer:   issuer,
 		Sealer:   sealer,
@@ -90,6 +79,22 @@ func newAuthServer(cfg config.Config, opts options, assertion func(context.Conte
 	ctx, cancel := context.WithCancel(context.Background())
 	go purgeEvery(ctx, st, 10*time.Minute, opts.Clock, opts.Logger)
 	return h, []func(){idTokens.Close, cancel}, nil
+}
+
+// oauthOptions are the settings the authorization server uses.
+func oauthOptions(cfg config.Config) oauth.Options {
+	return oauth.Options{
+		PublicBaseURL:       cfg.PublicBaseURL,
+		ResourceURL:         cfg.ResourceURL(),
+		ResourceName:        cfg.ResourceName,
+		MCPScope:            cfg.MCPScope,
+		AuthCodeTTL:         cfg.AuthCodeTTL,
+		RefreshTokenTTL:     cfg.RefreshTokenTTL,
+		RegistrationIdleTTL: cfg.RegistrationIdleTTL,
+		RegistrationQuota:   cfg.RegistrationQuota,
+		ClientID:            cfg.ClientID,
+		AuthorityHost:       cfg.AuthorityHost,
+	}
 }
 
 // keySettings names each key setting for the errors of tokens.LoadKeys. A

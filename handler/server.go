@@ -61,6 +61,51 @@ func (s *server) Close() {
 // the process answers its first request within milliseconds
 // (docs/architecture.md §10.3, §14).
 func newServer(cfg config.Config, opts options) (*server, error) {
+	opts, err := opts.withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	obo, err := newOBO(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{}
+	a, err := s.newAuth(cfg, opts, obo)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
+		Name: "entra-mcp-functions", Version: version,
+		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
+		Tools: tools.Options{
+			BaseScope:  cfg.MCPScope,
+			Scopes:     cfg.ToolScopes,
+			Upstream:   tools.OBO{Exchange: obo, Assertion: a.assertion},
+			HTTPClient: opts.HTTPClient,
+			Logger:     opts.Logger,
+		},
+	})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Handler = reqlog.Middleware(opts.Logger, newMux(endpoints{
+		prm: resource.MetadataHandler(resource.Metadata{
+			Resource:             cfg.ResourceURL(),
+			AuthorizationServers: a.servers,
+			ScopesSupported:      cfg.RequiredScopes(),
+			ResourceName:         cfg.ResourceName,
+		}),
+		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
+		healthz: healthz(cfg),
+		as:      a.server,
+	}))
+	return s, nil
+}
+
+// withDefaults fills in what the zero options leave out.
+func (opts options) withDefaults(cfg config.Config) (options, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -71,21 +116,27 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 	if opts.HTTPClient == nil {
 		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
 		if err != nil {
-			return nil, err
+			return opts, err
 		}
 		opts.HTTPClient = c
 	}
-	obo, err := newOBO(cfg, opts)
-	if err != nil {
-		return nil, err
-	}
-	s := &server{}
-	e := endpoints{healthz: healthz(cfg)}
-	var verify resource.Verifier
-	var assertion tools.AssertionFunc
-	var authServers []string
-	switch cfg.Mode {
-	case config.ModeEntra:
+	return opts, nil
+}
+
+// modeAuth is what the mode decides (docs/architecture.md §9.1): who verifies
+// the tokens /mcp receives, what stands for the user at Entra when a tool
+// calls On-Behalf-Of, which authorization servers the PRM names, and the
+// authorization server itself in mode proxy.
+type modeAuth struct {
+	verify    resource.Verifier
+	assertion tools.AssertionFunc
+	servers   []string
+	server    *oauth.Handler // nil in mode entra
+}
+
+// newAuth builds the modeAuth of cfg's mode; s closes what it starts.
+func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeAuth, error) {
+	if cfg.Mode == config.ModeEntra {
 		v := &entra.Verifier{
 			AuthorityHost: cfg.AuthorityHost,
 			TenantID:      cfg.TenantID,
@@ -95,50 +146,25 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			Leeway:        time.Minute,
 		}
 		s.closers = append(s.closers, v.Close)
-		verify = v.Verify
-		assertion = tools.BearerAssertion
-		authServers = []string{v.Issuer()}
-	default:
-		as, closers, err := newAuthServer(cfg, opts, obo.ClientAssertion)
-		s.closers = append(s.closers, closers...)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		e.as = as
-		verify = as.VerifyAccessToken
-		assertion = func(ctx context.Context, caller *resource.TokenInfo) (string, time.Time, error) {
+		// The bearer token is itself the Entra token On-Behalf-Of takes.
+		return modeAuth{verify: v.Verify, assertion: tools.BearerAssertion, servers: []string{v.Issuer()}}, nil
+	}
+	as, closers, err := newAuthServer(cfg, opts, obo.ClientAssertion)
+	s.closers = append(s.closers, closers...)
+	if err != nil {
+		return modeAuth{}, err
+	}
+	return modeAuth{
+		verify: as.VerifyAccessToken,
+		assertion: func(ctx context.Context, caller *resource.TokenInfo) (string, time.Time, error) {
 			// The client's token is ours and never leaves this server; the
 			// grant's stored Entra token (refreshed when expired) stands
 			// for the user.
 			return as.UserAssertion(ctx, caller.GrantID)
-		}
-		authServers = []string{cfg.PublicBaseURL}
-	}
-	e.prm = resource.MetadataHandler(resource.Metadata{
-		Resource:             cfg.ResourceURL(),
-		AuthorizationServers: authServers,
-		ScopesSupported:      cfg.RequiredScopes(),
-		ResourceName:         cfg.ResourceName,
-	})
-	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
-		Name: "entra-mcp-functions", Version: version,
-		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
-		Tools: tools.Options{
-			BaseScope:  cfg.MCPScope,
-			Scopes:     cfg.ToolScopes,
-			Upstream:   tools.OBO{Exchange: obo, Assertion: assertion},
-			HTTPClient: opts.HTTPClient,
-			Logger:     opts.Logger,
 		},
-	})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	e.mcp = mcpHandler(cfg, mcpSrv, verify, opts.Logger)
-	s.Handler = reqlog.Middleware(opts.Logger, newMux(e))
-	return s, nil
+		servers: []string{cfg.PublicBaseURL},
+		server:  as,
+	}, nil
 }
 
 // mcpHandler is the one place the /mcp handler chain is built: every
