@@ -49,7 +49,8 @@ type TableRequest struct {
 	// operation, so Try counts them (1 is the first).
 	ID  string
 	Try int
-	// Op counts operations (first tries) in arrival order, from 1.
+	// Op numbers operations (first tries) in arrival order, from 1; a
+	// retry has the number of its operation.
 	Op int
 }
 
@@ -64,7 +65,8 @@ type TableFaults struct {
 
 	mu    sync.Mutex
 	rule  func(TableRequest) Fault
-	tries map[string]int
+	tries map[string]int // by request id
+	opOf  map[string]int // the operation a request id belongs to
 	ops   int
 	log   []TableExchange
 }
@@ -88,7 +90,7 @@ func StartTableFaults(t testing.TB, conn string) *TableFaults {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &TableFaults{target: target, tries: map[string]int{}}
+	f := &TableFaults{target: target, tries: map[string]int{}, opOf: map[string]int{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
@@ -198,8 +200,9 @@ func (f *TableFaults) decide(r *http.Request) (TableRequest, Fault) {
 		req.Try = f.tries[id]
 		if req.Try == 1 {
 			f.ops++
+			f.opOf[id] = f.ops
 		}
-		req.Op = f.ops
+		req.Op = f.opOf[id]
 	}
 	if f.rule == nil {
 		return req, Pass
@@ -232,4 +235,11 @@ func tableError(w http.ResponseWriter, status int, code, msg string) {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"odata.error":{"code":%q,"message":{"lang":"en-US","value":%q}}}`,
 		code, strings.TrimSpace(msg)+"\nRequestId:00000000-0000-0000-0000-000000000000\nTime:"+time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+// Ops returns how many operations (first tries) the proxy has seen.
+func (f *TableFaults) Ops() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ops
 }
