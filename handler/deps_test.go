@@ -37,6 +37,8 @@ func TestDeps(t *testing.T) {
 		mod + "internal/store/storetest":             "the store conformance suite",
 		mod + "internal/tools/toolstest":             "the tool test client",
 		mod + "internal/testutil":                    "test helpers",
+		mod + "internal/cluster":                     "the scale-out stand-in of the multi-instance tests and the soak",
+		mod + "internal/headless":                    "the test and soak MCP client",
 		"testing":                                    "test infrastructure",
 		"net/http/httptest":                          "test infrastructure",
 		"github.com/modelcontextprotocol/go-sdk/mcp": "the Go SDK is only a test client",
