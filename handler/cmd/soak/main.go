@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // the log is for reading after the run; a failed close loses its tail
 		logs = f
 	}
 	d := &dumps{w: logs, counts: map[string]int{}}
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 		return false, err
 	}
 	defer c.Close()
-	fmt.Fprintf(out, "soak: %d instances behind %s, one Azurite table, %d users (%v between requests), %v\n",
+	(&printer{w: out}).printf("soak: %d instances behind %s, one Azurite table, %d users (%v between requests), %v\n",
 		cfg.instances, c.URL, cfg.users, cfg.think, cfg.duration)
 
 	s := newSoak(c, cfg.users, cfg.think)

@@ -84,7 +84,7 @@ func rss(pid int) int64 {
 	return 0
 }
 
-func (m *memory) print(out io.Writer, goroutines map[string]int) {
+func (m *memory) print(out *printer, goroutines map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mb := func(kb int64) string {
@@ -93,13 +93,13 @@ func (m *memory) print(out io.Writer, goroutines map[string]int) {
 		}
 		return fmt.Sprintf("%.1f MB", float64(kb)/1024)
 	}
-	fmt.Fprintln(out, "instances (resident memory: before the load, after its first minute, at the end, highest; goroutines at the end):")
+	out.printf("instances (resident memory: before the load, after its first minute, at the end, highest; goroutines at the end):\n")
 	for _, in := range m.c.Instances() {
 		g := "?"
 		if n, ok := goroutines[in.Name]; ok {
 			g = strconv.Itoa(n)
 		}
-		fmt.Fprintf(out, "  %s: %s, %s, %s, max %s; goroutines %s\n", in.Name,
+		out.printf("  %s: %s, %s, %s, max %s; goroutines %s\n", in.Name,
 			mb(m.before[in.Name]), mb(m.warm[in.Name]), mb(m.end[in.Name]), mb(m.max[in.Name]), g)
 	}
 }

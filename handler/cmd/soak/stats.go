@@ -88,11 +88,12 @@ func (s *stats) toolError(what string) {
 
 // report prints the figures and says whether the run was clean: no 5xx,
 // no transport error, no failed sign-in, no lost grant, no tool error.
-func (s *soak) report(out io.Writer, mem *memory, goroutines map[string]int) bool {
+func (s *soak) report(w io.Writer, mem *memory, goroutines map[string]int) bool {
+	out := &printer{w: w}
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	fmt.Fprintln(out, "requests by endpoint and status:")
+	out.printf("requests by endpoint and status:\n")
 	total, fivexx := 0, 0
 	for _, ep := range sortedKeys(st.byEndpoint) {
 		var parts []string
@@ -100,7 +101,7 @@ func (s *soak) report(out io.Writer, mem *memory, goroutines map[string]int) boo
 			n := st.byEndpoint[ep][code]
 			parts = append(parts, fmt.Sprintf("%d: %d", code, n))
 		}
-		fmt.Fprintf(out, "  %-48s %s\n", ep, strings.Join(parts, ", "))
+		out.printf("  %-48s %s\n", ep, strings.Join(parts, ", "))
 	}
 	var parts []string
 	for _, code := range sortedKeys(st.statusTotal) {
@@ -111,28 +112,28 @@ func (s *soak) report(out io.Writer, mem *memory, goroutines map[string]int) boo
 		}
 		parts = append(parts, fmt.Sprintf("%d: %d", code, n))
 	}
-	fmt.Fprintf(out, "requests: %d (%s)\n", total, strings.Join(parts, ", "))
-	fmt.Fprintf(out, "5xx: %d\n", fivexx)
+	out.printf("requests: %d (%s)\n", total, strings.Join(parts, ", "))
+	out.printf("5xx: %d\n", fivexx)
 	transport := 0
 	for e, n := range st.errors {
 		transport += n
-		fmt.Fprintf(out, "  transport error ×%d: %s\n", n, e)
+		out.printf("  transport error ×%d: %s\n", n, e)
 	}
-	fmt.Fprintf(out, "transport errors: %d\n", transport)
-	fmt.Fprintf(out, "sign-ins: %d completed, %d failed\n", st.signIns, len(st.failed))
+	out.printf("transport errors: %d\n", transport)
+	out.printf("sign-ins: %d completed, %d failed\n", st.signIns, len(st.failed))
 	for i, f := range st.failed {
 		if i == 5 {
-			fmt.Fprintf(out, "  … and %d more\n", len(st.failed)-5)
+			out.printf("  … and %d more\n", len(st.failed)-5)
 			break
 		}
-		fmt.Fprintf(out, "  failed sign-in: %s\n", f)
+		out.printf("  failed sign-in: %s\n", f)
 	}
-	fmt.Fprintf(out, "lost grants: %d\n", len(st.lost))
+	out.printf("lost grants: %d\n", len(st.lost))
 	for _, l := range st.lost {
-		fmt.Fprintf(out, "  lost: %s\n", l)
+		out.printf("  lost: %s\n", l)
 	}
 	for e, n := range st.toolErrors {
-		fmt.Fprintf(out, "  tool error ×%d: %.200s\n", n, e)
+		out.printf("  tool error ×%d: %.200s\n", n, e)
 	}
 	mem.print(out, goroutines)
 	return fivexx == 0 && transport == 0 && len(st.failed) == 0 && len(st.lost) == 0 && len(st.toolErrors) == 0
@@ -145,4 +146,17 @@ func sortedKeys[K string | int, V any](m map[K]V) []K {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// printer writes the report; a failed write (a closed stdout) ends the
+// output, and the exit status still says how the run went.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
 }

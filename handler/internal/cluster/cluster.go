@@ -240,7 +240,7 @@ func (c *Cluster) startFront() error {
 		},
 		Transport: tr,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			fmt.Fprintf(c.opts.Logs, "front: %s %s: %v\n", r.Method, r.URL.Path, err)
+			_, _ = fmt.Fprintf(c.opts.Logs, "front: %s %s: %v\n", r.Method, r.URL.Path, err) // best effort, like every log line
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}

@@ -129,7 +129,7 @@ func copyLines(w io.Writer, name string, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Fprintf(w, "%s| %s\n", name, sc.Text())
+		_, _ = fmt.Fprintf(w, "%s| %s\n", name, sc.Text()) // best effort, like every log line
 	}
 }
 
@@ -139,6 +139,6 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }

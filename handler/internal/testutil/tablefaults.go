@@ -173,7 +173,7 @@ func (f *TableFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if tc, ok := c.(*net.TCPConn); ok {
 					_ = tc.SetLinger(0) // a reset, not an orderly close
 				}
-				c.Close()
+				_ = c.Close() // the point is to drop it
 				return
 			}
 		}
@@ -233,7 +233,7 @@ func tableError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
 	w.Header().Set("x-ms-error-code", code)
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"odata.error":{"code":%q,"message":{"lang":"en-US","value":%q}}}`,
+	_, _ = fmt.Fprintf(w, `{"odata.error":{"code":%q,"message":{"lang":"en-US","value":%q}}}`,
 		code, strings.TrimSpace(msg)+"\nRequestId:00000000-0000-0000-0000-000000000000\nTime:"+time.Now().UTC().Format(time.RFC3339Nano))
 }
 
