@@ -86,6 +86,7 @@ func (s *faultyServer) session(t *testing.T, upn string) error {
 // fails the way Table Storage fails under load. The store's retries must
 // hide it all: every answer is the one a healthy service gives.
 func TestSessionUnderTableFaults(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		fault testutil.Fault
 		every int
@@ -131,6 +132,7 @@ func countFaults(log []testutil.TableExchange, f testutil.Fault) int {
 // user's next sign-in, in the same browser, works: no half-written sign-in
 // blocks it.
 func TestSessionCutByTableFaults(t *testing.T) {
+	t.Parallel()
 	probe := newFaultyServer(t)
 	if err := probe.session(t, "AdeleV@contoso.example"); err != nil { // creates the table
 		t.Fatal(err)

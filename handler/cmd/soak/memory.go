@@ -14,60 +14,64 @@ import (
 )
 
 // memory samples each instance's resident set (VmRSS in /proc/<pid>/status,
-// Linux) while the load runs: before it, after its first minute (warm:
-// caches filled, pools grown), at the end, and the highest seen.
+// Linux) while the load runs: before it, at the end of every minute of it,
+// at its end, and the highest seen.
 type memory struct {
 	c     *cluster.Cluster
-	start time.Time
 	stopc chan struct{}
 	wg    sync.WaitGroup
 
-	mu                     sync.Mutex
-	before, warm, end, max map[string]int64 // kB, by instance name
+	mu      sync.Mutex
+	samples []map[string]int64 // kB by instance name: before, each minute, the end
+	max     map[string]int64
 }
 
 func watchMemory(c *cluster.Cluster, every time.Duration) *memory {
-	m := &memory{c: c, start: time.Now(), stopc: make(chan struct{}),
-		before: map[string]int64{}, warm: map[string]int64{}, end: map[string]int64{}, max: map[string]int64{}}
-	m.sample(m.before)
+	m := &memory{c: c, stopc: make(chan struct{}), max: map[string]int64{}}
+	m.sample(true)
+	start := time.Now()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
+		minutes := 0
 		for {
 			select {
 			case <-m.stopc:
 				return
 			case <-t.C:
-				if len(m.warm) == 0 && time.Since(m.start) >= time.Minute {
-					m.sample(m.warm)
-				} else {
-					m.sample(nil)
+				full := time.Since(start) >= time.Duration(minutes+1)*time.Minute
+				if full {
+					minutes++
 				}
+				m.sample(full)
 			}
 		}
 	}()
 	return m
 }
 
-// sample reads every instance's VmRSS into into (if not nil) and max.
-func (m *memory) sample(into map[string]int64) {
+// sample reads every instance's VmRSS into max and, if keep, into a new
+// sample.
+func (m *memory) sample(keep bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	got := map[string]int64{}
 	for _, in := range m.c.Instances() {
 		kb := rss(in.Pid)
-		if into != nil {
-			into[in.Name] = kb
-		}
+		got[in.Name] = kb
 		m.max[in.Name] = max(m.max[in.Name], kb)
+	}
+	if keep {
+		m.samples = append(m.samples, got)
 	}
 }
 
 func (m *memory) stop() {
 	close(m.stopc)
 	m.wg.Wait()
-	m.sample(m.end)
+	m.sample(true)
 }
 
 func rss(pid int) int64 {
@@ -87,20 +91,17 @@ func rss(pid int) int64 {
 func (m *memory) print(out *printer, goroutines map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mb := func(kb int64) string {
-		if kb == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f MB", float64(kb)/1024)
-	}
-	out.printf("instances (resident memory: before the load, after its first minute, at the end, highest; goroutines at the end):\n")
+	out.printf("instances (resident memory before the load, after each minute, at the end; highest; goroutines at the end):\n")
 	for _, in := range m.c.Instances() {
+		var series []string
+		for _, s := range m.samples {
+			series = append(series, fmt.Sprintf("%.1f", float64(s[in.Name])/1024))
+		}
 		g := "?"
 		if n, ok := goroutines[in.Name]; ok {
 			g = strconv.Itoa(n)
 		}
-		out.printf("  %s: %s, %s, %s, max %s; goroutines %s\n", in.Name,
-			mb(m.before[in.Name]), mb(m.warm[in.Name]), mb(m.end[in.Name]), mb(m.max[in.Name]), g)
+		out.printf("  %s: %s MB; max %.1f MB; goroutines %s\n", in.Name, strings.Join(series, " → "), float64(m.max[in.Name])/1024, g)
 	}
 }
 

@@ -64,7 +64,7 @@ type OBO struct {
 	ClientSecret    string
 	ClientAssertion func(ctx context.Context) (string, error)
 	HTTPClient      *http.Client
-	// MaxCached bounds the token cache (default 4096).
+	// MaxCached bounds the token cache (default 2048, about 5 MB).
 	MaxCached int
 	// Now is the clock the cache compares expiry with; default time.Now.
 	Now func() time.Time
@@ -163,7 +163,7 @@ func (o *OBO) remember(key [32]byte, token string, expires time.Time) {
 	}
 	max := o.MaxCached
 	if max <= 0 {
-		max = 4096
+		max = 2048
 	}
 	if len(o.tokens) >= max {
 		now := o.now()
