@@ -163,10 +163,23 @@ func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
 
 // setCORS lets browser-based MCP clients call /mcp and read the challenge
 // (DESIGN §9). No credentials: tokens travel in Authorization, not cookies.
+//
+// The values are built once and shared by every response: Header.Set would
+// canonicalise each name and allocate a one-element slice per header per
+// request. Sharing is safe because nothing modifies a header value in place
+// (Set replaces the slice; Add appends to a full slice, which copies it).
 func setCORS(h http.Header) {
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
-	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version")
-	h.Set("Access-Control-Max-Age", "600")
+	h["Access-Control-Allow-Origin"] = corsAllowOrigin
+	h["Access-Control-Allow-Methods"] = corsAllowMethods
+	h["Access-Control-Allow-Headers"] = corsAllowHeaders
+	h["Access-Control-Expose-Headers"] = corsExposeHeaders
+	h["Access-Control-Max-Age"] = corsMaxAge
 }
+
+var (
+	corsAllowOrigin   = []string{"*"}
+	corsAllowMethods  = []string{"GET, POST, DELETE, OPTIONS"}
+	corsAllowHeaders  = []string{"Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"}
+	corsExposeHeaders = []string{"WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version"}
+	corsMaxAge        = []string{"600"}
+)

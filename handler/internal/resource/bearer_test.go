@@ -107,3 +107,42 @@ func TestRequireBearer(t *testing.T) {
 		})
 	}
 }
+
+// The CORS headers are the same on every answer of /mcp, and a handler that
+// adds to one response's values (e.g. another exposed header) changes
+// neither the shared values nor the next response.
+func TestCORSHeaders(t *testing.T) {
+	want := http.Header{
+		"Access-Control-Allow-Origin":   {"*"},
+		"Access-Control-Allow-Methods":  {"GET, POST, DELETE, OPTIONS"},
+		"Access-Control-Allow-Headers":  {"Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"},
+		"Access-Control-Expose-Headers": {"WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version"},
+		"Access-Control-Max-Age":        {"600"},
+	}
+	verify := func(context.Context, string) (*TokenInfo, error) { return &TokenInfo{}, nil }
+	h := RequireBearer(verify, Challenge{ResourceMetadataURL: prmURL}, slog.New(slog.DiscardHandler))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Access-Control-Expose-Headers", "X-Extra")
+			w.Header().Set("Access-Control-Max-Age", "1")
+		}))
+	for i := range 2 {
+		for _, method := range []string{http.MethodOptions, http.MethodPost} {
+			r := httptest.NewRequest(method, "/mcp", nil)
+			r.Header.Set("Authorization", "Bearer t")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			for name, v := range want {
+				got := rec.Header().Values(name)
+				if method == http.MethodPost && name == "Access-Control-Expose-Headers" {
+					v = append(v, "X-Extra")
+				}
+				if method == http.MethodPost && name == "Access-Control-Max-Age" {
+					v = []string{"1"}
+				}
+				if strings.Join(got, "|") != strings.Join(v, "|") {
+					t.Errorf("answer %d, %s: %s = %q, want %q", i, method, name, got, v)
+				}
+			}
+		}
+	}
+}

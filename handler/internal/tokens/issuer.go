@@ -29,9 +29,9 @@ const (
 	// maxLifetime bounds exp-iat of any token we accept; it is the largest
 	// ACCESS_TOKEN_TTL config allows, so a longer-lived token cannot be ours.
 	maxLifetime = 24 * time.Hour
-	// maxTokenLen rejects oversized input before any parsing; ours are
+	// MaxTokenLen rejects oversized input before any parsing; ours are
 	// under 1 KB.
-	maxTokenLen = 4096
+	MaxTokenLen = 4096
 	// typ is the RFC 9068 §2.1 media type, which keeps our access tokens
 	// from being confused with any other JWT (RFC 8725 §3.11).
 	typ = "at+jwt"
@@ -179,8 +179,8 @@ func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
 // exp, sane nbf/iat (30 s leeway) and the presence of sub, client_id, jti
 // and gid. Every failure wraps ErrInvalidToken.
 func (i *Issuer) Verify(token string) (AccessClaims, error) {
-	if len(token) > maxTokenLen {
-		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLen)
+	if len(token) > MaxTokenLen {
+		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenLen)
 	}
 	if c, ok := i.verified.Get(token); ok {
 		return c, nil
