@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		GraphScopes: []string{"https://graph.microsoft.com/User.Read"}, TableName: "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
+		GCPercent: DefaultGCPercent,
 	}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", d)
@@ -87,6 +88,16 @@ func TestLoadPortAndHost(t *testing.T) {
 	}
 }
 
+// GOGC overrides the handler's default, spelled as the runtime reads it.
+func TestLoadGCPercent(t *testing.T) {
+	for v, want := range map[string]int{"": DefaultGCPercent, "150": 150, "300": 300, "off": -1, " 50 ": 50} {
+		c, err := Load(env(localEnv(map[string]string{EnvGOGC: v})))
+		if err != nil || c.GCPercent != want {
+			t.Errorf("GOGC=%q: GCPercent %d, %v; want %d", v, c.GCPercent, err, want)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	azure := map[string]string{"WEBSITE_INSTANCE_ID": "abc"}
 	tests := []struct {
@@ -108,6 +119,9 @@ func TestLoadErrors(t *testing.T) {
 		{"previous key without current", localEnv(map[string]string{EnvSigningKeyPrevious: "x", EnvSealingKeyPrevious: "y"}), []string{EnvSigningKeyPrevious, EnvSealingKeyPrevious}},
 		{"missing CA file", localEnv(map[string]string{EnvUpstreamCAFile: "/nonexistent/ca.pem"}), []string{EnvUpstreamCAFile}},
 		{"scope with space", localEnv(map[string]string{EnvMCPScope: "a b"}), []string{EnvMCPScope}},
+		{"bad GOGC", localEnv(map[string]string{EnvGOGC: "200%"}), []string{EnvGOGC}},
+		{"GOGC zero", localEnv(map[string]string{EnvGOGC: "0"}), []string{EnvGOGC}},
+		{"GOGC Off", localEnv(map[string]string{EnvGOGC: "Off"}), []string{EnvGOGC}},
 		{"secret in Azure", merge(localEnv(nil), azure, map[string]string{EnvPublicBaseURL: "https://x.azure-api.net"}), []string{EnvClientSecret + ": must not be set in Azure", EnvManagedIdentityID + ": required in Azure"}},
 		{"azure proxy needs storage and keys", merge(azure, map[string]string{EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client, EnvAuthMode: "proxy"}),
 			[]string{EnvPublicBaseURL + ": required in Azure", EnvTableEndpoint, EnvSigningKey, EnvSealingKey}},
