@@ -111,6 +111,13 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 		// would refuse every real request; there, APIM and the host are the
 		// only way in. Run by itself on loopback, the guard stays on.
 		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
+		// No standalone GET stream (405, as the streamable HTTP transport
+		// allows). Stateless, mcp-go registers every GET stream under the
+		// empty session id, which is also every POST's: one client's open
+		// GET would receive the notifications (and server requests) of
+		// every other client's tool calls. A tool's notifications still
+		// reach its own caller, on the POST's SSE response.
+		mcpgo.WithDisableStreaming(true),
 		mcpgo.WithStreamableHTTPLogger(logger),
 	)
 	challenge := resource.Challenge{
