@@ -37,7 +37,8 @@ const toolsCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name
 // grant and a valid access token for it.
 func benchServer(b *testing.B) (*server, string) {
 	b.Helper()
-	srv := plainServer(b, benchLogger(), nil)
+	// As deployed: behind the Functions host.
+	srv := plainServer(b, benchLogger(), map[string]string{"BEHIND_FUNCTIONS_HOST": "true"})
 	h := srv.proxy.oauth
 	g := store.Grant{ID: tokens.NewOpaque(), ClientID: "bench-client", Subject: "a0a0a0a0-0000-4000-8000-000000000001",
 		Name: "Adele Vance", Scope: "mcp:tools", ExpiresAt: time.Now().Add(time.Hour)}

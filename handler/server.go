@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	mcpgo "github.com/mark3labs/mcp-go/server"
-
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
@@ -101,25 +99,6 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	mcpSrv := mcpserver.New(mcpserver.Options{
 		Name: "entra-mcp-functions", Version: version, Profiles: profiles, Logger: logger,
 	})
-	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
-		// Stateless: any instance serves any request (Flex Consumption scales
-		// out; MCP 2026-07-28 drops sessions altogether).
-		mcpgo.WithStateLess(true),
-		// mcp-go answers 403 to a non-loopback Host on a loopback listener
-		// (DNS-rebinding guard). Behind the Functions host the forwarder
-		// keeps the public Host while connecting over loopback, so the guard
-		// would refuse every real request; there, APIM and the host are the
-		// only way in. Run by itself on loopback, the guard stays on.
-		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
-		// No standalone GET stream (405, as the streamable HTTP transport
-		// allows). Stateless, mcp-go registers every GET stream under the
-		// empty session id, which is also every POST's: one client's open
-		// GET would receive the notifications (and server requests) of
-		// every other client's tool calls. A tool's notifications still
-		// reach its own caller, on the POST's SSE response.
-		mcpgo.WithDisableStreaming(true),
-		mcpgo.WithStreamableHTTPLogger(logger),
-	)
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
 		Scopes:              cfg.RequiredScopes(),
@@ -135,7 +114,7 @@ func newServer(cfg config.Config, logger *slog.Logger) (*server, error) {
 	h := handlers{
 		"/.well-known/oauth-protected-resource":     prm,
 		"/.well-known/oauth-protected-resource/mcp": prm,
-		"/mcp":     resource.RequireBearer(verify, challenge, logger)(streamable),
+		"/mcp":     resource.RequireBearer(verify, challenge, logger)(mcpserver.NewHandler(mcpSrv, cfg.BehindHost, logger)),
 		"/healthz": http.HandlerFunc(healthz(cfg)),
 	}
 	for path, handler := range extra {

@@ -1,0 +1,246 @@
+package mcpserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// leanTools are the tools whose calls may take the lean path: they send
+// no server-to-client request (elicitation, sampling, roots), which only
+// mcp-go's transport can route, and read nothing from the request's HTTP
+// headers, which mcp-go passes to tools through a context key of its own.
+// A tool that does either must not be listed here.
+var leanTools = map[string]bool{"auth_info": true, "whoami": true}
+
+// leanMethods are the methods the lean path serves: what an MCP client
+// sends on every call. initialize, notifications, responses and anything
+// else go to mcp-go's transport.
+var leanMethods = map[string]bool{"tools/call": true, "tools/list": true, "ping": true}
+
+// Handler serves the MCP endpoint. The stateless POSTs clients send on
+// every call (tools/call of a lean tool, tools/list, ping, protocol
+// versions before 2026-07-28) go straight to the server core
+// (MCPServer.HandleMessage) in one pass, and everything else through
+// mcp-go's streamable HTTP transport, unchanged.
+//
+// mcp-go's transport builds, for each stateless POST, a session with four
+// buffered channels (~9 KB) and decodes the body twice before the core
+// decodes it again; BENCHMARKS.md has the cost in CPU per request and
+// throughput. The lean path makes the same checks the transport makes for
+// these requests (content type, protocol version header; session and
+// protocol-era cases fall back), answers exactly as it would (JSON, or SSE
+// once a tool sends a notification), and is held to it by a differential
+// test against the transport.
+type Handler struct {
+	core      *server.MCPServer
+	transport *server.StreamableHTTPServer
+	versions  []string
+	lean      bool
+}
+
+// NewHandler serves core over streamable HTTP. behindProxy says requests
+// arrive through the Functions host's forwarder (see the guard below).
+func NewHandler(core *server.MCPServer, behindProxy bool, logger *slog.Logger) *Handler {
+	transport := server.NewStreamableHTTPServer(core,
+		// Stateless: any instance serves any request (Flex Consumption scales
+		// out; MCP 2026-07-28 drops sessions altogether).
+		server.WithStateLess(true),
+		// mcp-go answers 403 to a non-loopback Host on a loopback listener
+		// (DNS-rebinding guard). Behind the Functions host the forwarder
+		// keeps the public Host while connecting over loopback, so the guard
+		// would refuse every real request; there, APIM and the host are the
+		// only way in. Run by itself on loopback, the guard stays on.
+		server.WithDisableLocalhostProtection(behindProxy),
+		// No standalone GET stream (405, as the streamable HTTP transport
+		// allows). Stateless, mcp-go registers every GET stream under the
+		// empty session id, which is also every POST's: one client's open
+		// GET would receive the notifications (and server requests) of
+		// every other client's tool calls. A tool's notifications still
+		// reach its own caller, on the POST's SSE response.
+		server.WithDisableStreaming(true),
+		server.WithStreamableHTTPLogger(logger),
+	)
+	return &Handler{
+		core:      core,
+		transport: transport,
+		versions:  server.FilterSupportedVersions(transport),
+		// The guard lives in the transport: while it is on, every request
+		// goes there.
+		lean: behindProxy,
+	}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.lean || r.Method != http.MethodPost || r.Body == nil {
+		h.transport.ServeHTTP(w, r)
+		return
+	}
+	flusher, canStream := w.(http.Flusher)
+	body, err := io.ReadAll(r.Body)
+	if err != nil || !canStream || !leanRequest(r.Header, body) {
+		// mcp-go reads the same bytes (and the same read error) and
+		// decides; nothing has been written yet.
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		h.transport.ServeHTTP(w, r)
+		return
+	}
+	h.serveLean(w, flusher, r, body)
+}
+
+// leanRequest reports whether a POST is one the lean path answers exactly
+// as mcp-go's transport would: a JSON body holding one JSON-RPC request
+// (not a notification or response) for a lean method, in a protocol era
+// before 2026-07-28 (no _meta, no modern Mcp-Protocol-Version), without a
+// session id. Anything else, including every error case, is left to mcp-go.
+func leanRequest(hdr http.Header, body []byte) bool {
+	if mt, _, err := mime.ParseMediaType(hdr.Get("Content-Type")); err != nil || mt != "application/json" {
+		return false
+	}
+	if v := hdr.Get(mcp.HeaderProtocolVersion); v != "" && (!mcp.IsValidProtocolVersion(v) || mcp.IsModernProtocol(v)) {
+		return false
+	}
+	if hdr.Get(server.HeaderKeySessionID) != "" {
+		return false
+	}
+	var m struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  string          `json:"method"`
+		Result  json.RawMessage `json:"result"`
+		Error   json.RawMessage `json:"error"`
+		Params  *struct {
+			Name string          `json:"name"`
+			Meta json.RawMessage `json:"_meta"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.JSONRPC != mcp.JSONRPC_VERSION || !leanMethods[m.Method] ||
+		len(m.ID) == 0 || string(m.ID) == "null" || m.Result != nil || m.Error != nil {
+		return false
+	}
+	if m.Params != nil && m.Params.Meta != nil {
+		return false
+	}
+	return m.Method != "tools/call" || (m.Params != nil && leanTools[m.Params.Name])
+}
+
+// serveLean is mcp-go's stateless POST handling for a request leanRequest
+// accepted: one ephemeral session per request, notifications the tool sends
+// streamed as SSE events on this response (upgrading it on the first), then
+// the result as JSON, or as the last SSE event once upgraded.
+func (h *Handler) serveLean(w http.ResponseWriter, flusher http.Flusher, r *http.Request, body []byte) {
+	session := &postSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
+	ctx := server.WithSupportedProtocolVersions(h.core.WithContext(r.Context(), session), h.versions)
+
+	var mu sync.Mutex // guards the response while the forwarder may write
+	upgraded := false
+	upgrade := func() {
+		if !upgraded {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Connection", "keep-alive")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusOK)
+			upgraded = true
+		}
+	}
+	done := make(chan struct{})
+	go func() { // forwards notifications sent while the tool runs
+		for {
+			select {
+			case nt := <-session.notifications:
+				mu.Lock()
+				select {
+				case <-done: // the answer is being written; drop, as mcp-go does
+				default:
+					upgrade()
+					_ = writeSSEEvent(w, nt)
+					flusher.Flush()
+				}
+				mu.Unlock()
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	response := h.core.HandleMessage(ctx, body)
+	mu.Lock()
+	if response == nil { // not for a request with an id; kept for parity
+		close(done)
+		if !upgraded {
+			w.WriteHeader(http.StatusAccepted)
+		}
+		mu.Unlock()
+		return
+	}
+	for drained := false; !drained; {
+		select {
+		case nt := <-session.notifications:
+			upgrade()
+			_ = writeSSEEvent(w, nt)
+			flusher.Flush()
+		default:
+			drained = true
+		}
+	}
+	close(done)
+	mu.Unlock()
+	if ctx.Err() != nil {
+		return // the client is gone
+	}
+	if session.upgradeToSSE.Load() || upgraded {
+		upgrade()
+		_ = writeSSEEvent(w, response)
+		flusher.Flush()
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(response)
+}
+
+// writeSSEEvent writes one server-sent event as mcp-go's transport does.
+func writeSSEEvent(w io.Writer, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
+	return err
+}
+
+// postSession is the ephemeral session of one lean request: a notification
+// channel (as large as mcp-go's, so a burst is buffered alike) and the
+// upgrade flag the core sets when a notification is sent.
+type postSession struct {
+	notifications chan mcp.JSONRPCNotification
+	upgradeToSSE  atomic.Bool
+}
+
+func (s *postSession) SessionID() string { return "" }
+func (s *postSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
+	return s.notifications
+}
+func (s *postSession) Initialize()                          {}
+func (s *postSession) Initialized() bool                    { return true }
+func (s *postSession) UpgradeToSSEWhenReceiveNotification() { s.upgradeToSSE.Store(true) }
+
+// errReader returns err (io.EOF when nil) after the bytes read before it.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
+}
