@@ -3,7 +3,7 @@
 # how to read them). Every server runs as its own release-built process on
 # loopback; every comparison is made within one run.
 #
-#   scripts/bench.sh                 # the full run, about 25 minutes
+#   scripts/bench.sh                 # the full run, about 10 minutes (BENCH_GOGC: ~100 s more per value)
 #   BENCH_QUICK=1 scripts/bench.sh   # every step once, tiny runs (a smoke test of this script)
 #
 # 1. Throughput: interleaved rounds of hey and of wrk (16 connections) posting
@@ -64,7 +64,14 @@ echo "hey $(command -v hey), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 
 step "machine"
 echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; memory $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)"
-echo "$(go version); commit $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+commit=none
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  commit=$(git rev-parse --short HEAD)
+  git diff --quiet HEAD -- . 2>/dev/null || commit="$commit (with local changes)"
+fi
+echo "$(go version); commit $commit"
+# A saturated run adds about 2 (this machine's cores) by itself; more is
+# other work sharing the machine.
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "build (release: CGO_ENABLED=0, -trimpath, -ldflags '-s -w', as scripts/build.sh)"
@@ -141,10 +148,12 @@ targets=(-target "ceiling=$bare_pid@http://127.0.0.1:$bare_port/mcp"
   -target "mcp-go-noauth=$noauth_pid@http://127.0.0.1:$noauth_port/mcp"
   -target "ours-memory=$mem_pid@http://127.0.0.1:$mem_port/mcp"
   -target "ours-azurite=$az_pid@http://127.0.0.1:$az_handler_port/mcp")
+handlers=("ours-memory=$mem_pid" "ours-azurite=$az_pid")
 gogc_port=$((p + 10))
 for g in ${BENCH_GOGC:-}; do
   start_handler "gogc$g" "$gogc_port" "${az_env[@]}" GOGC="$g"
   targets+=(-target "azurite-gogc$g=$started@http://127.0.0.1:$gogc_port/mcp")
+  handlers+=("azurite-gogc$g=$started")
   gogc_port=$((gogc_port + 1))
 done
 hdrs=(-H "Content-Type: application/json" -H "Accept: application/json, text/event-stream")
@@ -154,8 +163,10 @@ step "throughput: $rounds rounds × (hey, wrk) × $((${#targets[@]} / 2)) target
 # in its own process, so it gets its own token (of the same length).
 "$work/bench" rounds -rounds "$rounds" -duration "$duration" -warmup "$warmup" -c "$conns" \
   -body "$work/body.json" "${hdrs[@]}" -token "$az_token" -token-for "ours-memory=$mem_token" "${targets[@]}" || failed=1
-echo "resident memory after the rounds: ours-memory $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$mem_pid/status)," \
-  "ours-azurite $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$az_pid/status)"
+echo
+for h in "${handlers[@]}"; do
+  echo "resident memory after the rounds: ${h%%=*} $(awk '/VmRSS/ {printf "%.1f MB", $2/1024} /VmHWM/ {printf " (peak %.1f MB)", $2/1024}' "/proc/${h#*=}/status")"
+done
 
 step "allocations per request (in-process, go test -benchmem, $allocs)"
 go test -run '^$' -bench 'ToolsCall$' -benchmem -benchtime "$allocs" ./handler/ |
