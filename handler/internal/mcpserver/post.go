@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -137,103 +138,119 @@ func leanRequest(hdr http.Header, body []byte) bool {
 // streamed as SSE events on this response (upgrading it on the first), then
 // the result as JSON, or as the last SSE event once upgraded.
 func (h *Handler) serveLean(w http.ResponseWriter, flusher http.Flusher, r *http.Request, body []byte) {
-	session := &postSession{notifications: make(chan mcp.JSONRPCNotification, 100)}
+	session := &postSession{w: w, flusher: flusher}
 	ctx := server.WithSupportedProtocolVersions(h.core.WithContext(r.Context(), session), h.versions)
-
-	var mu sync.Mutex // guards the response while the forwarder may write
-	upgraded := false
-	upgrade := func() {
-		if !upgraded {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.Header().Set("Connection", "keep-alive")
-			w.Header().Set("Cache-Control", "no-cache")
-			w.WriteHeader(http.StatusOK)
-			upgraded = true
-		}
-	}
-	done := make(chan struct{})
-	go func() { // forwards notifications sent while the tool runs
-		for {
-			select {
-			case nt := <-session.notifications:
-				mu.Lock()
-				select {
-				case <-done: // the answer is being written; drop, as mcp-go does
-				default:
-					upgrade()
-					_ = writeSSEEvent(w, nt)
-					flusher.Flush()
-				}
-				mu.Unlock()
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
-	response := h.core.HandleMessage(ctx, body)
-	mu.Lock()
-	if response == nil { // not for a request with an id; kept for parity
-		close(done)
-		if !upgraded {
-			w.WriteHeader(http.StatusAccepted)
-		}
-		mu.Unlock()
-		return
-	}
-	for drained := false; !drained; {
-		select {
-		case nt := <-session.notifications:
-			upgrade()
-			_ = writeSSEEvent(w, nt)
-			flusher.Flush()
-		default:
-			drained = true
-		}
-	}
-	close(done)
-	mu.Unlock()
-	if ctx.Err() != nil {
-		return // the client is gone
-	}
-	if session.upgradeToSSE.Load() || upgraded {
-		upgrade()
-		_ = writeSSEEvent(w, response)
-		flusher.Flush()
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(response)
+	session.ctx = ctx
+	session.finish(h.core.HandleMessage(ctx, body))
 }
 
-// writeSSEEvent writes one server-sent event as mcp-go's transport does.
-func writeSSEEvent(w io.Writer, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	_, err = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
-	return err
-}
-
-// postSession is the ephemeral session of one lean request: a notification
-// channel (as large as mcp-go's, so a burst is buffered alike) and the
-// upgrade flag the core sets when a notification is sent.
+// postSession is the ephemeral session of one lean request and the answer
+// it writes. The notification channel (as large as mcp-go's, so a burst is
+// buffered alike) and the goroutine forwarding it start when the core first
+// asks for the channel, that is when a tool sends a notification: a call
+// that sends none (every call of this server's tools) costs neither.
 type postSession struct {
+	w            http.ResponseWriter
+	flusher      http.Flusher
+	ctx          context.Context
+	upgradeToSSE atomic.Bool // set by the core when it sends a notification
+
+	mu            sync.Mutex // guards the fields below and writes to w
 	notifications chan mcp.JSONRPCNotification
-	upgradeToSSE  atomic.Bool
+	done          chan struct{} // closed once the answer is being written
+	finished      bool
+	upgraded      bool
 }
 
-func (s *postSession) SessionID() string { return "" }
-func (s *postSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
-	return s.notifications
-}
+func (s *postSession) SessionID() string                    { return "" }
 func (s *postSession) Initialize()                          {}
 func (s *postSession) Initialized() bool                    { return true }
 func (s *postSession) UpgradeToSSEWhenReceiveNotification() { s.upgradeToSSE.Store(true) }
+
+func (s *postSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.notifications == nil {
+		s.notifications = make(chan mcp.JSONRPCNotification, 100)
+		s.done = make(chan struct{})
+		if s.finished {
+			close(s.done) // too late: buffered and dropped, as mcp-go does
+		} else {
+			go s.forward()
+		}
+	}
+	return s.notifications
+}
+
+// forward writes the notifications sent while the tool runs.
+func (s *postSession) forward() {
+	for {
+		select {
+		case nt := <-s.notifications:
+			s.mu.Lock()
+			select {
+			case <-s.done: // the answer is being written; dropped, as mcp-go does
+			default:
+				s.writeEvent(nt)
+			}
+			s.mu.Unlock()
+		case <-s.done:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// finish writes the answer: what is still queued, then the response.
+func (s *postSession) finish(response mcp.JSONRPCMessage) {
+	s.mu.Lock()
+	s.finished = true
+	if response != nil && s.notifications != nil {
+		for drained := false; !drained; {
+			select {
+			case nt := <-s.notifications:
+				s.writeEvent(nt)
+			default:
+				drained = true
+			}
+		}
+	}
+	if s.done != nil {
+		close(s.done)
+	}
+	upgraded := s.upgraded
+	s.mu.Unlock()
+	switch {
+	case response == nil: // not for a request with an id; kept for parity
+		if !upgraded {
+			s.w.WriteHeader(http.StatusAccepted)
+		}
+	case s.ctx.Err() != nil: // the client is gone
+	case upgraded || s.upgradeToSSE.Load():
+		s.writeEvent(response)
+	default:
+		s.w.Header().Set("Content-Type", "application/json")
+		s.w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(s.w).Encode(response)
+	}
+}
+
+// writeEvent upgrades the answer to an SSE stream if it is not one yet and
+// writes data as one event, as mcp-go's transport does.
+func (s *postSession) writeEvent(data any) {
+	if !s.upgraded {
+		s.w.Header().Set("Content-Type", "text/event-stream")
+		s.w.Header().Set("Connection", "keep-alive")
+		s.w.Header().Set("Cache-Control", "no-cache")
+		s.w.WriteHeader(http.StatusOK)
+		s.upgraded = true
+	}
+	if b, err := json.Marshal(data); err == nil {
+		_, _ = io.WriteString(s.w, "event: message\ndata: "+string(b)+"\n\n")
+	}
+	s.flusher.Flush()
+}
 
 // errReader returns err (io.EOF when nil) after the bytes read before it.
 type errReader struct{ err error }
