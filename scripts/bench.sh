@@ -24,7 +24,8 @@
 # BENCH_STARTS (20), BENCH_RSS_STEPS (100000,200000), BENCH_REFRESHES (2000),
 # BENCH_GOGC (e.g. "100 150 200 300": adds the handler on Azurite once per
 # GOGC value to the rounds), BENCH_AZURITE_PORT (10082), BENCH_PORT (17300:
-# first of the ports used). Installs hey and wrk if missing.
+# first of the ports used). Installs hey and wrk if missing. With
+# AZURE_TABLES_TEST_CONNECTION set (scripts/test.sh), that Azurite is used.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -44,10 +45,11 @@ mem_port=$((p + 1)) az_handler_port=$((p + 2)) bare_port=$((p + 3)) noauth_port=
 work=$(mktemp -d)
 pids=()
 failed=0
+own_azurite=0
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  AZURITE_TABLE_PORT=$az_port bash scripts/azurite.sh stop >/dev/null 2>&1 || true
+  [ "$own_azurite" = 0 ] || AZURITE_TABLE_PORT=$az_port bash scripts/azurite.sh stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -86,7 +88,12 @@ size() { awk -v b="$(stat -c %s "$1")" 'BEGIN{printf "%.1f MB (%d bytes)", b/104
 echo "binary size: handler $(size "$work/handler"); empty Go server $(size "$work/empty")"
 
 step "start Azurite, the Entra emulator, the handler on memory and on Azurite"
-conn=$(AZURITE_TABLE_PORT=$az_port bash scripts/azurite.sh | tail -n 1)
+if [ -n "${AZURE_TABLES_TEST_CONNECTION:-}" ]; then
+  conn=$AZURE_TABLES_TEST_CONNECTION # scripts/test.sh's Azurite; left running
+else
+  conn=$(AZURITE_TABLE_PORT=$az_port bash scripts/azurite.sh | tail -n 1)
+  own_azurite=1
+fi
 "$work/entra-emulator" -addr "127.0.0.1:$idp_port" -cert-out "$work/ca.pem" \
   -redirect-uri "http://127.0.0.1:$mem_port/callback" -redirect-uri "http://127.0.0.1:$az_handler_port/callback" \
   >"$work/emu.out" 2>"$work/emu.log" &
@@ -165,7 +172,7 @@ step "throughput: $rounds rounds × (hey, wrk) × $((${#targets[@]} / 2)) target
   -body "$work/body.json" "${hdrs[@]}" -token "$az_token" -token-for "ours-memory=$mem_token" "${targets[@]}" || failed=1
 echo
 for h in "${handlers[@]}"; do
-  echo "resident memory after the rounds: ${h%%=*} $(awk '/VmRSS/ {printf "%.1f MB", $2/1024} /VmHWM/ {printf " (peak %.1f MB)", $2/1024}' "/proc/${h#*=}/status")"
+  echo "resident memory after the rounds: ${h%%=*} $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/${h#*=}/status") (peak $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/${h#*=}/status"))"
 done
 
 step "allocations per request (in-process, go test -benchmem, $allocs)"

@@ -4,7 +4,8 @@
 # from package-lock.json into ./node_modules, Go modules, Debian's chromium
 # for the consent-page browser test), starts Azurite, runs every Go test
 # (unit, conformance on memory and Azurite, end-to-end with the Entra
-# emulator and the handler as separate processes), then stops what it started.
+# emulator and the handler as separate processes) and a short smoke run of
+# scripts/bench.sh, then stops what it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -58,6 +59,10 @@ fi
 
 step "race detector on the concurrent parts"
 go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... 2>&1 | tail -n 20
+
+step "bench.sh smoke run (BENCH_QUICK=1: every step once, briefly; figures come from the full run)"
+BENCH_QUICK=1 bash scripts/bench.sh >"$artifacts/bench-quick.txt" 2>&1 || { tail -n 40 "$artifacts/bench-quick.txt"; exit 1; }
+grep -E "^(target|ceiling|mcp-go|ours|cold start|memory)" "$artifacts/bench-quick.txt"
 
 echo
 echo "tests: $passed passed, $failed failed"
