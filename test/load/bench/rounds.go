@@ -177,7 +177,7 @@ func summarize(tool string, conns int, d time.Duration, rounds int, targets []ta
 	fmt.Printf("\n== %s, %d connections, %s per run, median of %d interleaved rounds; ratio = req/s ÷ %s's req/s in the same round\n",
 		tool, conns, d, rounds, targets[0].Name)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "target\treq/s\tratio\tp50 ms\tp99 ms\tCPU µs/req\terrors\trequests\tload avg\t")
+	fmt.Fprintln(tw, "target\treq/s\tratio\tp50 ms\tp99 ms\tCPU µs/req\terrors\trequests\tload avg")
 	ceiling := runs[targets[0].Name]
 	total := 0
 	for _, t := range targets {
@@ -194,7 +194,7 @@ func summarize(tool string, conns int, d time.Duration, rounds int, targets []ta
 			errs += r.Errors
 			reqs += r.Requests
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%.2f–%.2f\t\n", t.Name, median(rps), median(ratio),
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%.2f–%.2f\n", t.Name, median(rps), median(ratio),
 			median(p50), median(p99), median(cpu), errs, reqs, slices.Min(load), slices.Max(load))
 		total += errs
 	}
