@@ -75,7 +75,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
+	mcpSrv, reg, err := mcpserver.New(mcpserver.Options{
 		Name: "entra-mcp-functions", Version: version,
 		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
 		Tools: tools.Options{
@@ -97,7 +97,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			ScopesSupported:      cfg.RequiredScopes(),
 			ResourceName:         cfg.ResourceName,
 		}),
-		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
+		mcp:     mcpHandler(cfg, mcpSrv, reg, a.verify, opts.Logger),
 		healthz: healthz(cfg),
 		as:      a.server,
 	}))
@@ -169,26 +169,16 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 
 // mcpHandler is the one place the /mcp handler chain is built: every
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
-// challenge), then mcp-go's streamable HTTP server runs the JSON-RPC call.
-func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, verify resource.Verifier, logger *slog.Logger) http.Handler {
-	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
-		// Stateless: any instance serves any request (Flex Consumption scales
-		// out; MCP 2026-07-28 drops sessions altogether).
-		mcpgo.WithStateLess(true),
-		// mcp-go answers 403 to a non-loopback Host on a loopback listener
-		// (DNS-rebinding guard). Behind the Functions host the forwarder
-		// keeps the public Host while connecting over loopback, so the guard
-		// would refuse every real request; there, APIM and the host are the
-		// only way in. Run by itself on loopback, the guard stays on.
-		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
-		mcpgo.WithStreamableHTTPLogger(logger),
-	)
+// challenge), then mcpserver.Handler runs the JSON-RPC call (the lean path
+// for the stateless POSTs of every call, mcp-go's streamable HTTP transport
+// for the rest).
+func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, verify resource.Verifier, logger *slog.Logger) http.Handler {
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	return resource.RequireBearer(verify, challenge, logger)(streamable)
+	return resource.RequireBearer(verify, challenge, logger)(mcpserver.NewHandler(mcpSrv, reg, cfg.BehindHost, logger))
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In

@@ -83,6 +83,14 @@ var handlerSettings = [
   { name: 'MCP_SCOPE', value: mcpScope }
   { name: 'LOG_LEVEL', value: logLevel }
   { name: 'LOG_FORMAT', value: 'json' }
+  // Garbage collection, tuned on purpose (BENCHMARKS.md): the handler's own
+  // GOGC default (handler/internal/config/gc.go), written out so it can be
+  // changed here or in the portal without a build; and a soft memory limit
+  // of half the instance memory, which the Functions host and the OS share
+  // with us, so a burst makes the collector work harder instead of pushing
+  // the instance out of memory.
+  { name: 'GOGC', value: '200' }
+  { name: 'GOMEMLIMIT', value: '${instanceMemoryMB / 2}MiB' }
 ]
 
 var previousKeySettings = [

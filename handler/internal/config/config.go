@@ -114,6 +114,7 @@ type Config struct {
 	MCPScope         string // the scope our AS issues for /mcp in mode proxy
 	LogLevel         string
 	LogJSON          bool
+	GCPercent        int // GOGC, or DefaultGCPercent; -1 is off
 	Port             int
 	BehindHost       bool // requests arrive through the Functions host's forwarder
 	InAzure          bool
@@ -328,6 +329,8 @@ func Load(getenv func(string) string) (Config, error) {
 		bad(EnvLogFormat, "%q is not one of json, text", f)
 	}
 
+	c.GCPercent = gcPercent(get, bad)
+
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
@@ -382,6 +385,7 @@ func Settings() []string {
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
 		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvGOGC, EnvGOMEMLIMIT,
 	}
 }
 

@@ -56,6 +56,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String(EnvMCPScope, c.MCPScope),
 		slog.String(EnvLogLevel, c.LogLevel),
 		slog.Bool("log_json", c.LogJSON),
+		slog.Int(EnvGOGC, c.GCPercent),
 		slog.Int(EnvPort, c.Port),
 		slog.Bool(EnvBehindHost, c.BehindHost),
 		slog.Bool("in_azure", c.InAzure),

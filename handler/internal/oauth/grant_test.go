@@ -8,6 +8,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
@@ -64,5 +65,48 @@ func TestVerifyAccessTokenRevocation(t *testing.T) {
 	}
 	if valid(tok2) {
 		t.Fatal("grant revoked on this instance still accepted")
+	}
+}
+
+// One caller value per token: repeated requests with a token get the value
+// built when it was first verified, without allocating, until the grant
+// must be read again; then a fresh value is built.
+func TestVerifyAccessTokenReusesTheCallerValue(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	h := newTestHandler(t, func(h *Handler) { h.Now = clock.Now }) // the issuer's clock too
+	ctx := context.Background()
+	g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", Name: "Adele", ExpiresAt: t0.Add(24 * time.Hour)}
+	if err := h.Store.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := h.Issuer.Mint(tokens.AccessClaims{Subject: "u", ClientID: "c", Scope: "mcp:tools offline_access", GrantID: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := h.VerifyAccessToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Name != "Adele" || first.GrantID != g.ID || len(first.Scopes) != 2 {
+		t.Fatalf("caller = %+v", first)
+	}
+	if n := testing.AllocsPerRun(50, func() {
+		ti, err := h.VerifyAccessToken(ctx, tok)
+		if err != nil || ti != first {
+			t.Fatalf("second verification = %p, %v; want the first value %p", ti, err, first)
+		}
+	}); n != 0 {
+		t.Errorf("a repeated token costs %v allocations, want 0", n)
+	}
+	clock.Advance(GrantCheckInterval)
+	again, err := h.VerifyAccessToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == first {
+		t.Error("after GrantCheckInterval the grant was not read again: same caller value")
+	}
+	if again.Name != first.Name || again.GrantID != first.GrantID || again.Expiry != first.Expiry {
+		t.Errorf("after GrantCheckInterval: caller %+v, want the same as %+v", again, first)
 	}
 }
