@@ -178,7 +178,8 @@ func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry,
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	return resource.RequireBearer(verify, challenge, logger)(mcpserver.NewHandler(mcpSrv, reg, cfg.BehindHost, logger))
+	mcp := mcpserver.NewHandler(mcpSrv, reg, mcpserver.HandlerOptions{BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: logger})
+	return resource.RequireBearer(verify, challenge, logger)(mcp)
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In

@@ -112,12 +112,14 @@ type Config struct {
 	TrustedProxyHops int
 	ResourceName     string
 	MCPScope         string // the scope our AS issues for /mcp in mode proxy
-	LogLevel         string
-	LogJSON          bool
-	GCPercent        int // GOGC, or DefaultGCPercent; -1 is off
-	Port             int
-	BehindHost       bool // requests arrive through the Functions host's forwarder
-	InAzure          bool
+	// MCPMaxBody is the largest request body /mcp reads, in bytes.
+	MCPMaxBody int64
+	LogLevel   string
+	LogJSON    bool
+	GCPercent  int // GOGC, or DefaultGCPercent; -1 is off
+	Port       int
+	BehindHost bool // requests arrive through the Functions host's forwarder
+	InAzure    bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -312,6 +314,7 @@ func Load(getenv func(string) string) (Config, error) {
 	for _, p := range problems {
 		bad(EnvToolScopes, "%s", p)
 	}
+	loadMCP(&c, get, bad)
 
 	c.LogLevel = strings.ToLower(get(EnvLogLevel, "info"))
 	switch c.LogLevel {
@@ -384,7 +387,7 @@ func Settings() []string {
 		EnvUpstreamCAFile, EnvTableEndpoint, EnvTableConnString, EnvTableName, EnvSigningKey,
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
-		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
 		EnvGOGC, EnvGOMEMLIMIT,
 	}
 }

@@ -45,7 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		TableName:      "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		RegistrationIdleTTL: 30 * 24 * time.Hour, RegistrationQuota: 60,
-		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
+		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", MCPMaxBody: 4 << 20, LogLevel: "info", Port: 8080,
 		GCPercent: DefaultGCPercent,
 	}
 	if d := cmp.Diff(want, c); d != "" {
@@ -126,6 +126,8 @@ func TestLoadErrors(t *testing.T) {
 		{"scope with space", localEnv(map[string]string{EnvMCPScope: "a b"}), []string{EnvMCPScope}},
 		{"registrations idle shorter than grants", localEnv(map[string]string{EnvRefreshTokenTTL: "2160h", EnvRegistrationIdleTTL: "720h"}), []string{EnvRegistrationIdleTTL + ": 720h0m0s is shorter than " + EnvRefreshTokenTTL}},
 		{"bad quota and hops", localEnv(map[string]string{EnvRegistrationQuota: "-1", EnvTrustedProxyHops: "many"}), []string{EnvRegistrationQuota, EnvTrustedProxyHops}},
+		{"MCP body limit too small, not a number", localEnv(map[string]string{EnvMCPMaxBody: "100"}), []string{EnvMCPMaxBody + `: "100" is not a number of bytes`}},
+		{"MCP body limit with a unit", localEnv(map[string]string{EnvMCPMaxBody: "4MiB"}), []string{EnvMCPMaxBody}},
 		{"bad GOGC", localEnv(map[string]string{EnvGOGC: "200%"}), []string{EnvGOGC}},
 		{"GOGC zero", localEnv(map[string]string{EnvGOGC: "0"}), []string{EnvGOGC}},
 		{"GOGC Off", localEnv(map[string]string{EnvGOGC: "Off"}), []string{EnvGOGC}},

@@ -1,11 +1,9 @@
 package mcpserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"sync"
@@ -13,100 +11,12 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
 // leanMethods are the methods the lean path serves: what an MCP client
 // sends on every call. initialize, notifications, responses and anything
 // else go to mcp-go's transport.
 var leanMethods = map[string]bool{"tools/call": true, "tools/list": true, "ping": true}
-
-// Handler serves the MCP endpoint. The stateless POSTs clients send on
-// every call (tools/call of a tool built with the kit in package tools,
-// tools/list, ping, protocol versions before 2026-07-28) go straight to the
-// server core (MCPServer.HandleMessage) in one pass, and everything else
-// through mcp-go's streamable HTTP transport, unchanged.
-//
-// Which tools may take the lean path is decided by how they were built, not
-// by name: a tool registered through tools.Register sees only its Call
-// (caller, logger, On-Behalf-Of, GetJSON) and answers through its result.
-// It sends no server-to-client request (elicitation, sampling, roots),
-// which only mcp-go's transport can route, and reads no HTTP header, which
-// mcp-go hands to tools through a context key of its own. A tool added to
-// the core any other way goes through the transport.
-//
-// mcp-go's transport builds, for each stateless POST, a session with four
-// buffered channels (~9 KB) and decodes the body twice before the core
-// decodes it again; BENCHMARKS.md has the cost in CPU per request and
-// throughput. The lean path makes the same checks the transport makes for
-// these requests (content type, protocol version header; session and
-// protocol-era cases fall back), answers exactly as it would (JSON, or SSE
-// once a tool sends a notification), and is held to it by a differential
-// test against the transport.
-type Handler struct {
-	core      *server.MCPServer
-	transport *server.StreamableHTTPServer
-	versions  []string
-	lean      bool
-	kitTools  map[string]bool // the tools reg registered on core
-}
-
-// NewHandler serves core over streamable HTTP; reg is the registry
-// tools.Register returned for core (New returns both). behindProxy says
-// requests arrive through the Functions host's forwarder (see the guard
-// below).
-func NewHandler(core *server.MCPServer, reg *tools.Registry, behindProxy bool, logger *slog.Logger) *Handler {
-	transport := server.NewStreamableHTTPServer(core,
-		// Stateless: any instance serves any request (Flex Consumption scales
-		// out; MCP 2026-07-28 drops sessions altogether).
-		server.WithStateLess(true),
-		// mcp-go answers 403 to a non-loopback Host on a loopback listener
-		// (DNS-rebinding guard). Behind the Functions host the forwarder
-		// keeps the public Host while connecting over loopback, so the guard
-		// would refuse every real request; there, APIM and the host are the
-		// only way in. Run by itself on loopback, the guard stays on.
-		server.WithDisableLocalhostProtection(behindProxy),
-		// No standalone GET stream (405, as the streamable HTTP transport
-		// allows). Stateless, mcp-go registers every GET stream under the
-		// empty session id, which is also every POST's: one client's open
-		// GET would receive the notifications (and server requests) of
-		// every other client's tool calls. A tool's notifications still
-		// reach its own caller, on the POST's SSE response.
-		server.WithDisableStreaming(true),
-		server.WithStreamableHTTPLogger(logger),
-	)
-	kit := map[string]bool{}
-	for _, d := range reg.Tools() {
-		kit[d.Name()] = true
-	}
-	return &Handler{
-		core:      core,
-		transport: transport,
-		versions:  server.FilterSupportedVersions(transport),
-		// The guard lives in the transport: while it is on, every request
-		// goes there.
-		lean:     behindProxy,
-		kitTools: kit,
-	}
-}
-
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.lean || r.Method != http.MethodPost || r.Body == nil {
-		h.transport.ServeHTTP(w, r)
-		return
-	}
-	flusher, canStream := w.(http.Flusher)
-	body, err := io.ReadAll(r.Body)
-	if err != nil || !canStream || !h.leanRequest(r.Header, body) {
-		// mcp-go reads the same bytes (and the same read error) and
-		// decides; nothing has been written yet.
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-		h.transport.ServeHTTP(w, r)
-		return
-	}
-	h.serveLean(w, flusher, r, body)
-}
 
 // leanRequest reports whether a POST is one the lean path answers exactly
 // as mcp-go's transport would: a JSON body holding one JSON-RPC request

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +76,7 @@ func toolsCall(id any, tool string, args string) string {
 // consent missing, and (below) Graph down.
 func TestHandlerAnswersAsTheTransportForEveryTool(t *testing.T) {
 	f := newFixture(t, "")
-	h := NewHandler(f.srv, f.reg, true, slog.New(slog.DiscardHandler))
+	h := NewHandler(f.srv, f.reg, HandlerOptions{BehindProxy: true})
 	const json = "application/json"
 	tests := []struct {
 		tool, user, args string
@@ -116,7 +115,7 @@ func TestHandlerAnswersAsTheTransportForEveryTool(t *testing.T) {
 	}))
 	defer down.Close()
 	g := newFixture(t, down.URL)
-	gh := NewHandler(g.srv, g.reg, true, slog.New(slog.DiscardHandler))
+	gh := NewHandler(g.srv, g.reg, HandlerOptions{BehindProxy: true})
 	for _, name := range []string{"whoami", "recent_mail"} {
 		t.Run(name+" with Graph down", func(t *testing.T) {
 			sameAnswer(t, gh, true, post(g.as(t, adele), json, toolsCall(`"g"`, name, ""), nil))
@@ -159,7 +158,7 @@ func TestHandlerAnswersAsTheTransport(t *testing.T) {
 	core.AddTool(mcp.NewTool("other"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("other"), nil
 	})
-	h := NewHandler(core, reg, true, slog.New(slog.DiscardHandler))
+	h := NewHandler(core, reg, HandlerOptions{BehindProxy: true})
 	ctx := resource.WithTokenInfo(context.Background(), &resource.TokenInfo{Subject: "u1", Name: "Adele Vance", ClientID: "c",
 		Scopes: []string{"mcp:tools"}, Issuer: "https://mcp.example", Expiry: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
 
@@ -212,7 +211,7 @@ func TestHandlerLeavesEverythingElseToTheTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, guarded := range []bool{false, true} {
-		h := NewHandler(core, reg, !guarded, slog.New(slog.DiscardHandler))
+		h := NewHandler(core, reg, HandlerOptions{BehindProxy: !guarded})
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/mcp", nil))
 		if rec.Code != http.StatusMethodNotAllowed {
