@@ -15,6 +15,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -42,6 +43,9 @@ type options struct {
 	// documents; the zero value is the production one. Clock and Logger
 	// are filled in.
 	ClientMetadata oauth.CIMDOptions
+	// BodyTimeout is how long a request body has to arrive; default
+	// reqbody.DefaultTimeout.
+	BodyTimeout time.Duration
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -90,7 +94,9 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Handler = reqlog.Middleware(opts.Logger, newMux(endpoints{
+	// Every request with a body gets BodyTimeout to deliver it (package
+	// reqbody); requests without one, such as GET /mcp, get no deadline.
+	s.Handler = reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
@@ -100,7 +106,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		mcp:     mcpHandler(cfg, mcpSrv, reg, a.verify, opts.Logger),
 		healthz: healthz(cfg),
 		as:      a.server,
-	}))
+	})))
 	return s, nil
 }
 

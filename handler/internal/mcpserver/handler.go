@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -131,7 +132,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var errAnswered = errors.New("answered")
 
 // readBody reads a POST body of at most maxBody bytes. A body declared or
-// found larger is answered 413 with a JSON-RPC error without an id, and
+// found larger is answered 413, one that does not arrive in time 408 (see
+// package reqbody), each with a JSON-RPC error without an id, and
 // errAnswered returned. Other read errors are returned, with the bytes
 // read, for mcp-go to answer.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -146,6 +148,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	switch {
 	case errors.As(err, &mbe):
 		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, tooLarge)
+		return nil, errAnswered
+	case errors.Is(err, reqbody.ErrTimeout):
+		WriteError(w, http.StatusRequestTimeout, mcp.INVALID_REQUEST, "The request body did not arrive in time.")
 		return nil, errAnswered
 	}
 	return body, err
