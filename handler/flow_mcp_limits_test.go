@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,42 @@ func TestMCPBodyLimit(t *testing.T) {
 			!strings.Contains(body, `"code":-32600`) || !strings.Contains(body, "larger than 8192 bytes") {
 			t.Errorf("%s, one byte over: %d %s, want 413 with a JSON-RPC error", name, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestMCPAfterRevocation: nothing of /mcp outlives a revoked grant (issue
+// 8, item 18). There is no standalone GET stream to outlive it (405:
+// stateless, mcp-go would key it by the empty session id every POST
+// shares, carrying other clients' notifications); every POST is checked
+// when it arrives, so the revoked grant's next one gets 401 invalid_token;
+// and an answer that streams while a tool sends notifications is ended
+// within GrantCheckInterval (mcpserver.TestStreamEndsWithItsAuthorization,
+// oauth.TestGrantRevoked).
+func TestMCPAfterRevocation(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, code := signedIn(t, ts)
+	tok := c.redeem(t, ts.stack, code)
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+
+	get, _ := http.NewRequest(http.MethodGet, ts.BaseURL+"/mcp", nil)
+	get.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	get.Header.Set("Accept", "text/event-stream")
+	if resp, body := do(t, get); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /mcp = %d %s, want 405: no standalone stream", resp.StatusCode, body)
+	}
+	if resp, body := do(t, mcpPost(t, ts.BaseURL, tok.AccessToken, strings.NewReader(list))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before revocation: %d %s", resp.StatusCode, body)
+	}
+	resp, err := http.PostForm(ts.BaseURL+"/revoke", url.Values{"token": {tok.RefreshToken}, "client_id": {c.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	resp, body := do(t, mcpPost(t, ts.BaseURL, tok.AccessToken, strings.NewReader(list)))
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("after revocation: %d %q %s, want 401 invalid_token", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 	}
 }

@@ -103,7 +103,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			ScopesSupported:      cfg.RequiredScopes(),
 			ResourceName:         cfg.ResourceName,
 		}),
-		mcp:     mcpHandler(cfg, mcpSrv, reg, a.verify, opts.Logger),
+		mcp:     mcpHandler(cfg, mcpSrv, reg, a, opts),
 		healthz: healthz(cfg),
 		as:      a.server,
 	})))
@@ -138,6 +138,9 @@ type modeAuth struct {
 	assertion tools.AssertionFunc
 	servers   []string
 	server    *oauth.Handler // nil in mode entra
+	// revoked reports whether the caller's grant is gone (mode proxy); nil
+	// in mode entra, where Entra's tokens end only by expiring.
+	revoked func(context.Context, *resource.TokenInfo) bool
 }
 
 // newAuth builds the modeAuth of cfg's mode; s closes what it starts.
@@ -170,6 +173,9 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 		},
 		servers: []string{cfg.PublicBaseURL},
 		server:  as,
+		revoked: func(ctx context.Context, caller *resource.TokenInfo) bool {
+			return as.GrantRevoked(ctx, caller.GrantID)
+		},
 	}, nil
 }
 
@@ -177,15 +183,23 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
 // challenge), then mcpserver.Handler runs the JSON-RPC call (the lean path
 // for the stateless POSTs of every call, mcp-go's streamable HTTP transport
-// for the rest).
-func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, verify resource.Verifier, logger *slog.Logger) http.Handler {
+// for the rest) and ends an answer that streams once its token expires or
+// its grant is revoked.
+func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, a modeAuth, opts options) http.Handler {
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	mcp := mcpserver.NewHandler(mcpSrv, reg, mcpserver.HandlerOptions{BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: logger})
-	return resource.RequireBearer(verify, challenge, logger)(mcp)
+	ended := func(ctx context.Context) bool {
+		caller, ok := resource.TokenInfoFrom(ctx)
+		return !ok || !opts.Clock().Before(caller.Expiry) || (a.revoked != nil && a.revoked(ctx, caller))
+	}
+	mcp := mcpserver.NewHandler(mcpSrv, reg, mcpserver.HandlerOptions{
+		BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: opts.Logger,
+		Ended: ended, RecheckEvery: oauth.GrantCheckInterval,
+	})
+	return resource.RequireBearer(a.verify, challenge, opts.Logger)(mcp)
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In

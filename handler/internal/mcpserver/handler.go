@@ -2,12 +2,16 @@ package mcpserver
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -28,7 +32,13 @@ type HandlerOptions struct {
 	// MaxBody bounds a POST body; a larger one is answered 413 before any
 	// of it reaches mcp-go. 0 means DefaultMaxBody.
 	MaxBody int64
-	Logger  *slog.Logger
+	// Ended reports whether the authorization of the caller in ctx has
+	// ended: grant revoked, token expired. A response that has become a
+	// stream (SSE, while a tool sends notifications) is checked every
+	// RecheckEvery and ended when it has; see streamGuard. Nil: never.
+	Ended        func(ctx context.Context) bool
+	RecheckEvery time.Duration
+	Logger       *slog.Logger
 }
 
 // Handler serves the MCP endpoint. The stateless POSTs clients send on
@@ -62,6 +72,9 @@ type Handler struct {
 	lean      bool
 	kitTools  map[string]bool // the tools reg registered on core
 	maxBody   int64
+	tooLarge  string // the 413's message
+	ended     func(context.Context) bool
+	every     time.Duration
 }
 
 // NewHandler serves core over streamable HTTP; reg is the registry
@@ -105,6 +118,9 @@ func NewHandler(core *server.MCPServer, reg *tools.Registry, o HandlerOptions) *
 		lean:     o.BehindProxy,
 		kitTools: kit,
 		maxBody:  o.MaxBody,
+		tooLarge: fmt.Sprintf("The request body is larger than %d bytes.", o.MaxBody),
+		ended:    o.Ended,
+		every:    cmp.Or(o.RecheckEvery, 2*time.Second),
 	}
 }
 
@@ -118,14 +134,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flusher, canStream := w.(http.Flusher)
+	ctx := r.Context()
+	if h.ended != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		sw := &streamWriter{ResponseWriter: w, guard: streamGuard{ctx: ctx, cancel: cancel, ended: h.ended, every: h.every}}
+		w, flusher = sw, sw
+	}
 	if err != nil || !h.lean || !canStream || !h.leanRequest(r.Header, body) {
 		// mcp-go reads the same bytes (and the same read error) and
 		// decides; nothing has been written yet.
+		r = r.WithContext(ctx)
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		h.transport.ServeHTTP(w, r)
 		return
 	}
-	h.serveLean(w, flusher, r, body)
+	h.serveLean(ctx, w, flusher, body)
 }
 
 // errAnswered: readBody has answered the request itself.
@@ -137,17 +162,18 @@ var errAnswered = errors.New("answered")
 // errAnswered returned. Other read errors are returned, with the bytes
 // read, for mcp-go to answer.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	tooLarge := fmt.Sprintf("The request body is larger than %d bytes.", h.maxBody)
 	if r.ContentLength > h.maxBody {
 		// Refused on its declared length, before a byte of it is read.
-		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, tooLarge)
+		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, h.tooLarge)
 		return nil, errAnswered
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, tooLarge)
+	if err == nil {
+		return body, nil
+	}
+	switch _, tooLarge := errors.AsType[*http.MaxBytesError](err); {
+	case tooLarge:
+		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, h.tooLarge)
 		return nil, errAnswered
 	case errors.Is(err, reqbody.ErrTimeout):
 		WriteError(w, http.StatusRequestTimeout, mcp.INVALID_REQUEST, "The request body did not arrive in time.")
@@ -174,3 +200,58 @@ func WriteError(w http.ResponseWriter, status, code int, message string) {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n')) // the client is gone if this fails
 }
+
+// streamGuard ends a response that has become a stream once the caller's
+// authorization has ended. The server offers no standalone GET stream
+// (405), and a POST answers with JSON unless its tool sends notifications,
+// when the answer becomes an SSE stream that lasts as long as the tool
+// runs. Every request's token is checked when it arrives; a stream would
+// otherwise go on after its grant was revoked (issue 8, item 18). So from
+// the first flush (the first event) the guard checks ended every interval
+// and, once it reports true, cancels the request's context: the tool is
+// cancelled, the answer ends, and the client must come back with a token,
+// which gets 401.
+type streamGuard struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	ended  func(context.Context) bool
+	every  time.Duration
+	once   sync.Once
+}
+
+func (g *streamGuard) streaming() {
+	g.once.Do(func() { go g.watch() })
+}
+
+func (g *streamGuard) watch() {
+	t := time.NewTicker(g.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+			if g.ended(g.ctx) {
+				g.cancel()
+				return
+			}
+		}
+	}
+}
+
+// streamWriter starts its guard on the first flush: only streamed answers
+// flush.
+type streamWriter struct {
+	http.ResponseWriter
+	guard streamGuard
+}
+
+func (w *streamWriter) Flush() {
+	w.guard.streaming()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

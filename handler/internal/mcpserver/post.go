@@ -59,9 +59,9 @@ func (h *Handler) leanRequest(hdr http.Header, body []byte) bool {
 // accepted: one ephemeral session per request, notifications the tool sends
 // streamed as SSE events on this response (upgrading it on the first), then
 // the result as JSON, or as the last SSE event once upgraded.
-func (h *Handler) serveLean(w http.ResponseWriter, flusher http.Flusher, r *http.Request, body []byte) {
+func (h *Handler) serveLean(ctx context.Context, w http.ResponseWriter, flusher http.Flusher, body []byte) {
 	session := &postSession{w: w, flusher: flusher}
-	ctx := server.WithSupportedProtocolVersions(h.core.WithContext(r.Context(), session), h.versions)
+	ctx = server.WithSupportedProtocolVersions(h.core.WithContext(ctx, session), h.versions)
 	session.ctx = ctx
 	session.finish(h.core.HandleMessage(ctx, body))
 }

@@ -76,7 +76,7 @@ func toolsCall(id any, tool string, args string) string {
 // consent missing, and (below) Graph down.
 func TestHandlerAnswersAsTheTransportForEveryTool(t *testing.T) {
 	f := newFixture(t, "")
-	h := NewHandler(f.srv, f.reg, HandlerOptions{BehindProxy: true})
+	h := NewHandler(f.srv, f.reg, HandlerOptions{BehindProxy: true, Ended: stillAuthorized})
 	const json = "application/json"
 	tests := []struct {
 		tool, user, args string
@@ -115,7 +115,7 @@ func TestHandlerAnswersAsTheTransportForEveryTool(t *testing.T) {
 	}))
 	defer down.Close()
 	g := newFixture(t, down.URL)
-	gh := NewHandler(g.srv, g.reg, HandlerOptions{BehindProxy: true})
+	gh := NewHandler(g.srv, g.reg, HandlerOptions{BehindProxy: true, Ended: stillAuthorized})
 	for _, name := range []string{"whoami", "recent_mail"} {
 		t.Run(name+" with Graph down", func(t *testing.T) {
 			sameAnswer(t, gh, true, post(g.as(t, adele), json, toolsCall(`"g"`, name, ""), nil))
@@ -158,7 +158,7 @@ func TestHandlerAnswersAsTheTransport(t *testing.T) {
 	core.AddTool(mcp.NewTool("other"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("other"), nil
 	})
-	h := NewHandler(core, reg, HandlerOptions{BehindProxy: true})
+	h := NewHandler(core, reg, HandlerOptions{BehindProxy: true, Ended: stillAuthorized})
 	ctx := resource.WithTokenInfo(context.Background(), &resource.TokenInfo{Subject: "u1", Name: "Adele Vance", ClientID: "c",
 		Scopes: []string{"mcp:tools"}, Issuer: "https://mcp.example", Expiry: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
 
@@ -229,3 +229,7 @@ func TestHandlerLeavesEverythingElseToTheTransport(t *testing.T) {
 		}
 	}
 }
+
+// stillAuthorized is the Ended of a caller whose authorization holds: the
+// handler as deployed, wrapping every answer in its stream guard.
+func stillAuthorized(context.Context) bool { return false }

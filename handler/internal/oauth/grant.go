@@ -138,6 +138,15 @@ func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error)
 	return v.(store.Grant), nil
 }
 
+// GrantRevoked reports whether the grant is gone (revoked, or expired),
+// as VerifyAccessToken would find it now: within GrantCheckInterval of its
+// revocation on another instance, at once on this one. A storage failure
+// is not a revocation.
+func (h *Handler) GrantRevoked(ctx context.Context, id string) bool {
+	_, err := h.liveGrant(ctx, id)
+	return errors.Is(err, store.ErrNotFound)
+}
+
 // revokeGrant deletes the grant (and with it its refresh tokens and the
 // sealed Entra tokens) and forgets it here at once.
 func (h *Handler) revokeGrant(ctx context.Context, id string) error {

@@ -110,3 +110,47 @@ func TestVerifyAccessTokenReusesTheCallerValue(t *testing.T) {
 		t.Errorf("after GrantCheckInterval: caller %+v, want the same as %+v", again, first)
 	}
 }
+
+// GrantRevoked, which ends streams, sees what VerifyAccessToken sees: a
+// grant revoked here at once, one deleted by another instance within
+// GrantCheckInterval; a storage failure is no revocation.
+func TestGrantRevoked(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	h := newTestHandler(t, func(h *Handler) { h.Now = clock.Now })
+	ctx := context.Background()
+	grant := func() string {
+		g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", ExpiresAt: t0.Add(24 * time.Hour)}
+		if err := h.Store.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		return g.ID
+	}
+	here, elsewhere := grant(), grant()
+	if h.GrantRevoked(ctx, here) || h.GrantRevoked(ctx, elsewhere) {
+		t.Fatal("live grants reported revoked")
+	}
+	if err := h.revokeGrant(ctx, here); err != nil {
+		t.Fatal(err)
+	}
+	if !h.GrantRevoked(ctx, here) {
+		t.Error("a grant revoked on this instance is not revoked at once")
+	}
+	if err := h.Store.DeleteGrant(ctx, elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(GrantCheckInterval)
+	if !h.GrantRevoked(ctx, elsewhere) {
+		t.Error("a grant deleted by another instance is still live after GrantCheckInterval")
+	}
+	down := newTestHandler(t, func(h *Handler) { h.Store = flakyGrants{h.Store} })
+	if down.GrantRevoked(ctx, "any") {
+		t.Error("a storage failure was taken for a revocation")
+	}
+}
+
+// flakyGrants fails grant reads as a storage outage would.
+type flakyGrants struct{ store.Store }
+
+func (flakyGrants) GetGrant(context.Context, string) (store.Grant, error) {
+	return store.Grant{}, errors.New("storage down")
+}
