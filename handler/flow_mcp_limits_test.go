@@ -101,3 +101,48 @@ func TestMCPAfterRevocation(t *testing.T) {
 		t.Errorf("after revocation: %d %q %s, want 401 invalid_token", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 	}
 }
+
+// TestMCPOrigin: ALLOWED_ORIGINS decides which browser origins may call
+// /mcp (MCP 2025-11-25 transports: an Origin present and invalid gets 403).
+// By default none may; clients without Origin (every non-browser client)
+// always pass; a listed origin is reflected in the CORS headers, never
+// "*". The origin is checked before the token, so a foreign page learns
+// nothing from a 401 either.
+func TestMCPOrigin(t *testing.T) {
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	for _, tt := range []struct {
+		name, allowed, origin, token string
+		want                         int
+		acao                         string
+	}{
+		{"default: no origin is allowed", "", "http://localhost:6274", "valid", http.StatusForbidden, ""},
+		{"default: a client without Origin passes", "", "", "valid", http.StatusOK, "*"},
+		{"listed", "http://localhost:6274", "http://localhost:6274", "valid", http.StatusOK, "http://localhost:6274"},
+		{"not listed", "http://localhost:6274", "https://evil.example", "valid", http.StatusForbidden, ""},
+		{"not listed, no token: 403 before 401", "http://localhost:6274", "https://evil.example", "", http.StatusForbidden, ""},
+		{"listed, no token: the challenge is readable", "http://localhost:6274", "http://localhost:6274", "", http.StatusUnauthorized, "http://localhost:6274"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, func(env map[string]string) { env["ALLOWED_ORIGINS"] = tt.allowed })
+			tok := ""
+			if tt.token != "" {
+				c, code := signedIn(t, ts)
+				tok = c.redeem(t, ts.stack, code).AccessToken
+			}
+			req := mcpPost(t, ts.BaseURL, tok, strings.NewReader(list))
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			if tok == "" {
+				req.Header.Del("Authorization")
+			}
+			resp, body := do(t, req)
+			if resp.StatusCode != tt.want || resp.Header.Get("Access-Control-Allow-Origin") != tt.acao {
+				t.Fatalf("%d, Access-Control-Allow-Origin %q: %s; want %d, %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), body, tt.want, tt.acao)
+			}
+			if tt.want == http.StatusForbidden && (!strings.Contains(body, `"jsonrpc":"2.0","id":null,"error":{"code":-32600`) || resp.Header.Get("WWW-Authenticate") != "") {
+				t.Errorf("403 body %s, WWW-Authenticate %q: want a JSON-RPC error and no challenge", body, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/server"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/cors"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
@@ -103,7 +104,9 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			ScopesSupported:      cfg.RequiredScopes(),
 			ResourceName:         cfg.ResourceName,
 		}),
-		mcp:     mcpHandler(cfg, mcpSrv, reg, a, opts),
+		mcp: mcpHandler(cfg, mcpSrv, reg, a, opts),
+		// Before the token is looked at: a foreign page learns nothing.
+		mcpCORS: cors.Listed{Origins: cfg.AllowedOrigins, Refuse: http.HandlerFunc(mcpserver.RefuseOrigin)},
 		healthz: healthz(cfg),
 		as:      a.server,
 	})))

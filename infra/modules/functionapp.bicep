@@ -33,6 +33,8 @@ param appIdUri string
 param apiScope string
 param authorityHost string
 param mcpScope string
+@description('ALLOWED_ORIGINS: the browser origins that may call /mcp, between commas (main.bicep).')
+param allowedOrigins string
 param logLevel string
 
 @allowed([ 512, 2048, 4096 ])
@@ -81,6 +83,7 @@ var handlerSettings = [
   { name: 'SIGNING_KEY', value: secretRef.signing }
   { name: 'SEALING_KEY', value: secretRef.sealing }
   { name: 'MCP_SCOPE', value: mcpScope }
+  { name: 'ALLOWED_ORIGINS', value: allowedOrigins }
   { name: 'LOG_LEVEL', value: logLevel }
   { name: 'LOG_FORMAT', value: 'json' }
   // Garbage collection, tuned on purpose (BENCHMARKS.md): the handler's own

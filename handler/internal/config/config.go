@@ -114,12 +114,15 @@ type Config struct {
 	MCPScope         string // the scope our AS issues for /mcp in mode proxy
 	// MCPMaxBody is the largest request body /mcp reads, in bytes.
 	MCPMaxBody int64
-	LogLevel   string
-	LogJSON    bool
-	GCPercent  int // GOGC, or DefaultGCPercent; -1 is off
-	Port       int
-	BehindHost bool // requests arrive through the Functions host's forwarder
-	InAzure    bool
+	// AllowedOrigins are the browser origins that may call /mcp, as
+	// browsers write them; a request with another Origin gets 403.
+	AllowedOrigins []string
+	LogLevel       string
+	LogJSON        bool
+	GCPercent      int // GOGC, or DefaultGCPercent; -1 is off
+	Port           int
+	BehindHost     bool // requests arrive through the Functions host's forwarder
+	InAzure        bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -387,7 +390,7 @@ func Settings() []string {
 		EnvUpstreamCAFile, EnvTableEndpoint, EnvTableConnString, EnvTableName, EnvSigningKey,
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
-		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvAllowedOrigins, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
 		EnvGOGC, EnvGOMEMLIMIT,
 	}
 }

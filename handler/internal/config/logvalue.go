@@ -55,6 +55,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String(EnvResourceName, c.ResourceName),
 		slog.String(EnvMCPScope, c.MCPScope),
 		slog.Int64(EnvMCPMaxBody, c.MCPMaxBody),
+		slog.String(EnvAllowedOrigins, strings.Join(c.AllowedOrigins, ",")),
 		slog.String(EnvLogLevel, c.LogLevel),
 		slog.Bool("log_json", c.LogJSON),
 		slog.Int(EnvGOGC, c.GCPercent),

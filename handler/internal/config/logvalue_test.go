@@ -42,6 +42,11 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 		case reflect.Bool:
 			f.SetBool(true)
 		case reflect.Slice:
+			if f.Type() == reflect.TypeFor[[]string]() {
+				f.Set(reflect.ValueOf([]string{"value-of-" + name}))
+				want[name] = "value-of-" + name
+				break
+			}
 			c.ToolScopes = []ToolScope{{Name: "value-of-scope", Permissions: []string{"https://graph.microsoft.com/Value.Of"}}}
 			want[name] = "value-of-scope=https://graph.microsoft.com/Value.Of"
 		default:

@@ -182,6 +182,15 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return body, err
 }
 
+// RefuseOrigin answers a request to /mcp from a browser origin that
+// ALLOWED_ORIGINS does not list: 403 with a JSON-RPC error without an id
+// (MCP 2025-11-25, basic/transports: servers must validate Origin and
+// answer 403 when it is present and invalid). API Management's /mcp
+// policies answer the same bytes at the edge.
+func RefuseOrigin(w http.ResponseWriter, _ *http.Request) {
+	WriteError(w, http.StatusForbidden, mcp.INVALID_REQUEST, "This origin may not call the MCP endpoint.")
+}
+
 // WriteError answers with a JSON-RPC error response that has no id, as the
 // streamable HTTP transport allows for requests refused before their
 // message is read (MCP 2025-11-25, basic/transports).
