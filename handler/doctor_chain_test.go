@@ -39,7 +39,7 @@ func TestDoctorPassesLocalChain(t *testing.T) {
 		"PASS JWKS usable by APIM's validate-jwt: 1 RSA key(s), RS256",
 		"PASS 401 challenge on POST /mcp without a token: resource_metadata=\"" + st.BaseURL + "/.well-known/oauth-protected-resource/mcp\", answered by API Management's policy",
 		"PASS cross-origin 401 exposes WWW-Authenticate",
-		"PASS CORS preflight OPTIONS /mcp from http://localhost:6274: 200, answered by API Management's cors policy",
+		"PASS CORS preflight OPTIONS /mcp from http://localhost:6274: 204, answered by the handler",
 		"PASS API Management's /mcp policy: validate-jwt answered at the edge",
 		"PASS dynamic client registration (POST /register): created a throwaway client registration",
 		"PASS sign-in: code received, state and iss checked",
@@ -200,6 +200,28 @@ func TestDoctorPassesEntraMode(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+// TestDoctorNotesRefusedOrigin: a deployment whose ALLOWED_ORIGINS leaves
+// out MCP Inspector's origin (the default) refuses it with 403 at the edge;
+// the doctor says so as a note, checks the challenge as a non-browser
+// client sees it, skips the preflight, and passes.
+func TestDoctorNotesRefusedOrigin(t *testing.T) {
+	st := startStack(t, "proxy", "ALLOWED_ORIGINS=")
+	out, code := runDoctor(t, []string{"NO_COLOR=1"}, st.BaseURL+"/mcp")
+	if fails := checkLines(out, "FAIL"); code != 0 || len(fails) != 0 {
+		t.Errorf("exit code %d, failures %q", code, fails)
+	}
+	for _, want := range []string{
+		"NOTE browser origin http://localhost:6274: refused with 403 by API Management's policy: not in ALLOWED_ORIGINS",
+		"PASS 401 challenge on POST /mcp without a token",
+		"SKIP CORS preflight OPTIONS /mcp from http://localhost:6274: http://localhost:6274 is not in ALLOWED_ORIGINS",
+		"PASS API Management's /mcp policy: validate-jwt answered at the edge",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

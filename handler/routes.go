@@ -19,6 +19,7 @@ type router interface {
 type endpoints struct {
 	prm     http.Handler // internal/resource/metadata.go
 	mcp     http.Handler // mcpHandler in server.go: bearer check, then mcp-go
+	mcpCORS cors.Listed  // the browser origins /mcp allows (ALLOWED_ORIGINS)
 	healthz http.Handler // healthz in server.go
 	as      *oauth.Handler
 }
@@ -45,11 +46,12 @@ func addRoutes(mux router, e endpoints) {
 	mux.Handle("HEAD /.well-known/oauth-protected-resource/mcp", cors.Allow(e.prm))
 	mux.Handle("OPTIONS /.well-known/oauth-protected-resource/mcp", cors.Preflight("GET", "HEAD"))
 
-	// MCP streamable HTTP: mcpHandler in server.go.
-	mux.Handle("GET /mcp", cors.Allow(e.mcp))
-	mux.Handle("POST /mcp", cors.Allow(e.mcp))
-	mux.Handle("DELETE /mcp", cors.Allow(e.mcp))
-	mux.Handle("OPTIONS /mcp", cors.Preflight("GET", "POST", "DELETE"))
+	// MCP streamable HTTP: mcpHandler in server.go. Only listed browser
+	// origins may call it; another Origin gets 403 (cors.Listed).
+	mux.Handle("GET /mcp", e.mcpCORS.Allow(e.mcp))
+	mux.Handle("POST /mcp", e.mcpCORS.Allow(e.mcp))
+	mux.Handle("DELETE /mcp", e.mcpCORS.Allow(e.mcp))
+	mux.Handle("OPTIONS /mcp", e.mcpCORS.Preflight("GET", "POST", "DELETE"))
 
 	// Liveness for operators: healthz in server.go.
 	mux.Handle("GET /healthz", e.healthz)

@@ -109,9 +109,11 @@ func serve(h http.Handler, method, target string, header ...string) *httptest.Re
 
 // TestCORS: each CORS path answers its preflight without a token (the
 // Allow-Methods are the path's routes), and every answer it gives, a 401
-// challenge included, is readable cross-origin; the other paths never are.
+// challenge included, is readable cross-origin (by any origin, or for /mcp
+// by the origins ALLOWED_ORIGINS lists, reflected); the other paths never
+// are.
 func TestCORS(t *testing.T) {
-	srv := plainServer(t, slog.New(slog.DiscardHandler), nil)
+	srv := plainServer(t, slog.New(slog.DiscardHandler), map[string]string{"ALLOWED_ORIGINS": "http://localhost:6274"})
 	for _, e := range surface() {
 		t.Run(e.Path, func(t *testing.T) {
 			preflight := serve(srv, http.MethodOptions, e.Path, "Origin", "http://localhost:6274",
@@ -128,18 +130,25 @@ func TestCORS(t *testing.T) {
 				}
 				return
 			}
+			acao := "*"
+			if e.Path == "/mcp" {
+				acao = "http://localhost:6274"
+			}
 			want := http.Header{
-				"Access-Control-Allow-Origin":   {"*"},
+				"Access-Control-Allow-Origin":   {acao},
 				"Access-Control-Allow-Methods":  {strings.Join(e.Methods, ", ")},
 				"Access-Control-Allow-Headers":  {"Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID"},
 				"Access-Control-Max-Age":        {"600"},
 				"Access-Control-Expose-Headers": {"WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version"},
 				"X-Request-Id":                  preflight.Header().Values("X-Request-Id"),
 			}
+			if e.Path == "/mcp" {
+				want["Vary"] = []string{"Origin"}
+			}
 			if diff := cmp.Diff(want, preflight.Result().Header); preflight.Code != http.StatusNoContent || diff != "" {
 				t.Errorf("preflight %d, headers (-want +got):\n%s", preflight.Code, diff)
 			}
-			if answer.Header().Get("Access-Control-Allow-Origin") != "*" ||
+			if answer.Header().Get("Access-Control-Allow-Origin") != acao ||
 				!strings.Contains(answer.Header().Get("Access-Control-Expose-Headers"), "WWW-Authenticate") ||
 				answer.Header().Get("Access-Control-Allow-Credentials") != "" {
 				t.Errorf("%s answer %d is not readable cross-origin: %v", method, answer.Code, answer.Header())

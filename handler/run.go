@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -26,6 +28,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	logger := newLogger(cfg, stderr)
 	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
+	// GOGC as configured, or the handler's default (config.DefaultGCPercent)
+	// rather than Go's; GOMEMLIMIT is applied by the runtime itself.
+	debug.SetGCPercent(cfg.GCPercent)
 
 	srv, err := newServer(cfg, options{Logger: logger})
 	if err != nil {
@@ -50,7 +55,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode, "public_base_url", cfg.PublicBaseURL,
-		"behind_functions_host", cfg.BehindHost, "version", version)
+		"behind_functions_host", cfg.BehindHost, "version", version,
+		"gogc", cfg.GCPercent, "gomemlimit", memoryLimit())
 
 	hs.RegisterOnShutdown(endStreams)
 	errc := make(chan error, 1)
@@ -108,6 +114,15 @@ func drain(hs *http.Server, served <-chan error, logger *slog.Logger) error {
 	}
 	logger.Info("stopped", "drained_in", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// memoryLimit is the runtime's soft memory limit (GOMEMLIMIT), for the log.
+func memoryLimit() string {
+	n := debug.SetMemoryLimit(-1) // -1 reads without changing it
+	if n == math.MaxInt64 {
+		return "none"
+	}
+	return strconv.FormatInt(n>>20, 10) + "MiB"
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

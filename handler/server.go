@@ -11,10 +11,12 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/server"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/cors"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/graph"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/mcpserver"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/oauth"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -42,6 +44,9 @@ type options struct {
 	// documents; the zero value is the production one. Clock and Logger
 	// are filled in.
 	ClientMetadata oauth.CIMDOptions
+	// BodyTimeout is how long a request body has to arrive; default
+	// reqbody.DefaultTimeout.
+	BodyTimeout time.Duration
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -75,7 +80,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
+	mcpSrv, reg, err := mcpserver.New(mcpserver.Options{
 		Name: "entra-mcp-functions", Version: version,
 		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
 		Tools: tools.Options{
@@ -90,17 +95,21 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Handler = reqlog.Middleware(opts.Logger, newMux(endpoints{
+	// Every request with a body gets BodyTimeout to deliver it (package
+	// reqbody); requests without one, such as GET /mcp, get no deadline.
+	s.Handler = reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
 			ScopesSupported:      cfg.RequiredScopes(),
 			ResourceName:         cfg.ResourceName,
 		}),
-		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
+		mcp: mcpHandler(cfg, mcpSrv, reg, a, opts),
+		// Before the token is looked at: a foreign page learns nothing.
+		mcpCORS: cors.Listed{Origins: cfg.AllowedOrigins, Refuse: http.HandlerFunc(mcpserver.RefuseOrigin)},
 		healthz: healthz(cfg),
 		as:      a.server,
-	}))
+	})))
 	return s, nil
 }
 
@@ -132,6 +141,9 @@ type modeAuth struct {
 	assertion tools.AssertionFunc
 	servers   []string
 	server    *oauth.Handler // nil in mode entra
+	// revoked reports whether the caller's grant is gone (mode proxy); nil
+	// in mode entra, where Entra's tokens end only by expiring.
+	revoked func(context.Context, *resource.TokenInfo) bool
 }
 
 // newAuth builds the modeAuth of cfg's mode; s closes what it starts.
@@ -164,31 +176,33 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 		},
 		servers: []string{cfg.PublicBaseURL},
 		server:  as,
+		revoked: func(ctx context.Context, caller *resource.TokenInfo) bool {
+			return as.GrantRevoked(ctx, caller.GrantID)
+		},
 	}, nil
 }
 
 // mcpHandler is the one place the /mcp handler chain is built: every
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
-// challenge), then mcp-go's streamable HTTP server runs the JSON-RPC call.
-func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, verify resource.Verifier, logger *slog.Logger) http.Handler {
-	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
-		// Stateless: any instance serves any request (Flex Consumption scales
-		// out; MCP 2026-07-28 drops sessions altogether).
-		mcpgo.WithStateLess(true),
-		// mcp-go answers 403 to a non-loopback Host on a loopback listener
-		// (DNS-rebinding guard). Behind the Functions host the forwarder
-		// keeps the public Host while connecting over loopback, so the guard
-		// would refuse every real request; there, APIM and the host are the
-		// only way in. Run by itself on loopback, the guard stays on.
-		mcpgo.WithDisableLocalhostProtection(cfg.BehindHost),
-		mcpgo.WithStreamableHTTPLogger(logger),
-	)
+// challenge), then mcpserver.Handler runs the JSON-RPC call (the lean path
+// for the stateless POSTs of every call, mcp-go's streamable HTTP transport
+// for the rest) and ends an answer that streams once its token expires or
+// its grant is revoked.
+func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, a modeAuth, opts options) http.Handler {
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	return resource.RequireBearer(verify, challenge, logger)(streamable)
+	ended := func(ctx context.Context) bool {
+		caller, ok := resource.TokenInfoFrom(ctx)
+		return !ok || !opts.Clock().Before(caller.Expiry) || (a.revoked != nil && a.revoked(ctx, caller))
+	}
+	mcp := mcpserver.NewHandler(mcpSrv, reg, mcpserver.HandlerOptions{
+		BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: opts.Logger,
+		Ended: ended, RecheckEvery: oauth.GrantCheckInterval,
+	})
+	return resource.RequireBearer(a.verify, challenge, opts.Logger)(mcp)
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In

@@ -175,6 +175,8 @@ func startStackAPIM(t *testing.T, mode string, envFor func(emulatorProc) []strin
 		// X-Forwarded-For, funchost (as the platform's front end) the
 		// stand-in's.
 		"TRUSTED_PROXY_HOPS=2",
+		// As scripts/dev.sh: MCP Inspector's web UI may call /mcp.
+		"ALLOWED_ORIGINS=http://localhost:6274",
 	}, env...)
 	key := randomKey(t)
 	logs := &syncBuffer{}

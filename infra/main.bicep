@@ -48,6 +48,9 @@ param entraAppIdUri string = ''
 @description('Extra web redirect URIs for the Entra app, e.g. http://localhost:7071/callback for func start against this app registration.')
 param extraRedirectUris array = []
 
+@description('Browser origins that may call /mcp (ALLOWED_ORIGINS), as browsers send them: e.g. [ \'http://localhost:6274\' ] for MCP Inspector. Empty: no browser client; clients without an Origin header are not affected.')
+param allowedOrigins array = []
+
 @description('Turn on Key Vault purge protection (irreversible). Off: azd down --purge can remove the vault.')
 param keyVaultPurgeProtection bool = false
 
@@ -103,6 +106,12 @@ var publicBaseUrl = 'https://${names.apim}.${apimGatewayDomain}'
 // *.azure-api.net are refused everywhere (unverified domain; AADSTS500011
 // when used as a scope).
 var appIdUri = empty(entraAppIdUri) ? 'api://${tenant().tenantId}/${names.entraApp}' : entraAppIdUri
+
+// One string for the app setting ALLOWED_ORIGINS and the APIM named value
+// mcp-allowed-origins, which may not be empty: the origins between commas,
+// ",," for none. The handler skips the empty entries; the /mcp policies
+// split on the commas and compare each entry with Origin.
+var allowedOriginsList = ',${join(allowedOrigins, ',')},'
 
 var loginEndpoint = environment().authentication.loginEndpoint
 var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
@@ -214,6 +223,7 @@ module functionApp 'modules/functionapp.bicep' = {
     apiScope: apiScope
     authorityHost: authorityHost
     mcpScope: mcpScope
+    allowedOrigins: allowedOriginsList
     logLevel: logLevel
     instanceMemoryMB: instanceMemoryMB
   }
@@ -241,6 +251,7 @@ module apim 'modules/apim.bicep' = {
     appIdUri: appIdUri
     apiScope: apiScope
     authorityHost: authorityHost
+    allowedOrigins: allowedOriginsList
   }
 }
 

@@ -72,6 +72,9 @@ env_vars=(
   "GRAPH_BASE_URL=$idp"
   "UPSTREAM_CA_FILE=$state/emulator-ca.pem"
   "LOG_LEVEL=${LOG_LEVEL:-info}"
+  # MCP Inspector's web UI may call /mcp from its page (ALLOWED_ORIGINS; the
+  # deployed default lists no origin).
+  "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:6274}"
   "${storage_env[@]}"
 )
 if [ "${DEV_SERVICES_ONLY:-}" = 1 ]; then
@@ -106,6 +109,7 @@ if [ "${DEV_VIA_APIM:-}" = 1 ]; then
     -named-value "entra-client-id=22222222-2222-4222-8222-222222222222" \
     -named-value "entra-app-id-uri=api://22222222-2222-4222-8222-222222222222" \
     -named-value "entra-api-scope=user_impersonation" -named-value "entra-authority-host=$idp" \
+    -named-value "mcp-allowed-origins=,${ALLOWED_ORIGINS:-http://localhost:6274}," \
     -named-value "function-host-key=$key" >"$state/apim.out" 2>&1 &
   via="APIM stand-in (infra/policies, log .dev/apim.out) -> funchost on 127.0.0.1:$DEV_HOST_PORT (function key) -> handler"
 elif [ "${DEV_VIA_HOST:-}" = 1 ]; then

@@ -6,8 +6,8 @@
 # Azurite, runs the linters (go vet, staticcheck, errcheck), then every Go
 # test (unit, conformance on memory and Azurite, end-to-end with the Entra
 # emulator and the handler as separate processes, and TestDeps, which fails
-# if test code or a stand-in is linked into the handler binary), then stops
-# what it started.
+# if test code or a stand-in is linked into the handler binary) and a short
+# smoke run of scripts/bench.sh, then stops what it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -77,7 +77,14 @@ if [ "$status" -ne 0 ]; then
 fi
 
 step "race detector on the concurrent parts"
-go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... ./handler/internal/apimemu/... 2>&1 | tail -n 20
+go test -count=1 -race -timeout 10m ./handler/internal/store/... ./handler/internal/resource/... ./handler/internal/oauth/... ./handler/internal/tokens/... ./handler/internal/tokencache/... ./handler/internal/apimemu/... ./handler/internal/mcpserver/... 2>&1 | tail -n 20
+
+step "bench.sh smoke run (BENCH_QUICK=1: every step once, briefly; figures come from the full run)"
+# Its ports follow Azurite's, so runs with different AZURITE_TABLE_PORTs
+# on one machine do not collide.
+BENCH_PORT=${BENCH_PORT:-$((17300 + (${AZURITE_TABLE_PORT:-10002} - 10000) * 20))} \
+  BENCH_QUICK=1 bash scripts/bench.sh >"$artifacts/bench-quick.txt" 2>&1 || { tail -n 40 "$artifacts/bench-quick.txt"; exit 1; }
+grep -E "^(target|ceiling|mcp-go|ours|cold start|memory)" "$artifacts/bench-quick.txt"
 
 echo
 echo "tests: $passed passed, $failed failed"

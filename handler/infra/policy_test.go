@@ -196,11 +196,12 @@ func TestPolicyXMLWellFormed(t *testing.T) {
 }
 
 // corsPaths are the endpoints a browser-based client reads cross-origin
-// (docs/architecture.md §5.4); noCORSPaths must never be readable
-// cross-origin.
+// from any origin (docs/architecture.md §5.4); noCORSPaths must never be
+// readable cross-origin; /mcp only by the origins ALLOWED_ORIGINS lists,
+// which the handler answers for (TestPolicyMCPOrigins).
 var (
-	corsPaths   = []string{"/.well-known/", "/register", "/token", "/revoke", "/mcp"}
-	noCORSPaths = []string{"/authorize", "/consent", "/callback"}
+	corsPaths   = []string{"/.well-known/", "/register", "/token", "/revoke"}
+	noCORSPaths = []string{"/authorize", "/consent", "/callback", "/mcp"}
 )
 
 func isCORSPath(p string) bool {
@@ -311,6 +312,11 @@ func TestPolicyRateLimits(t *testing.T) {
 				if !strings.Contains(key, "context.Request.IpAddress") || !strings.Contains(key, "context.Operation.Id") {
 					t.Errorf("%s %s: want rate-limit-by-key on context.Operation.Id and context.Request.IpAddress, got %q", op.Method, op.URLTemplate, key)
 				}
+			case op.URLTemplate == "/mcp" && op.Method == http.MethodOptions:
+				// The preflight, forwarded to the handler, carries no token.
+				if !strings.Contains(key, "context.Request.IpAddress") || !strings.Contains(key, "context.Operation.Id") {
+					t.Errorf("%s %s: want rate-limit-by-key on context.Operation.Id and context.Request.IpAddress, got %q", op.Method, op.URLTemplate, key)
+				}
 			case op.URLTemplate == "/mcp":
 				if !strings.Contains(key, `context.Variables["jwt"]`) || !strings.Contains(key, ".Subject") {
 					t.Errorf("[%s] %s /mcp: want rate-limit-by-key on the validated token's subject, got %q", mode, op.Method, key)
@@ -327,13 +333,14 @@ func TestPolicyRateLimits(t *testing.T) {
 
 // TestPolicyPreflightByCORS: every path where the handler answers OPTIONS
 // (a browser reads it cross-origin) has no OPTIONS operation, and each of
-// its operations carries a cors policy, which answers the preflight.
+// its operations carries a cors policy, which answers the preflight. /mcp
+// instead forwards its preflight to the handler (TestPolicyMCPOrigins).
 func TestPolicyPreflightByCORS(t *testing.T) {
 	ops, f := apimOperations(t)
 	for _, mode := range []string{"proxy", "entra"} {
 		files := policyFiles(t, f, mode)
 		for _, ep := range surface(t) {
-			if !slices.Contains(ep.Methods, http.MethodOptions) {
+			if !slices.Contains(ep.Methods, http.MethodOptions) || ep.Path == "/mcp" {
 				continue
 			}
 			n := 0
@@ -378,6 +385,8 @@ func infraFakeEnv(mode config.Mode) map[string]string {
 		config.EnvAuthorityHost: "https://login.microsoftonline.com",
 		config.EnvMCPScope:      "mcp:tools",
 		config.EnvClientSecret:  "test-only",
+		// As Bicep writes it: between commas.
+		config.EnvAllowedOrigins: ",http://localhost:6274,https://app.example,",
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,6 +120,15 @@ func TestInfraAppSettings(t *testing.T) {
 	}
 	if got := settings[config.EnvLogFormat].str(); got != "json" {
 		t.Errorf("LOG_FORMAT = %q, want json", got)
+	}
+
+	// The collector: GOGC as the handler's default, GOMEMLIMIT half the
+	// instance memory (a size the Go runtime parses: <n>MiB).
+	if got, want := settings[config.EnvGOGC].str(), strconv.Itoa(config.DefaultGCPercent); got != want {
+		t.Errorf("GOGC = %q, want the handler's default %s (config.DefaultGCPercent)", got, want)
+	}
+	if got := settings[config.EnvGOMEMLIMIT].src(); got != "'${instanceMemoryMB / 2}MiB'" {
+		t.Errorf("GOMEMLIMIT = %s, want '${instanceMemoryMB / 2}MiB'", got)
 	}
 
 	props := site.prop("properties")

@@ -26,6 +26,9 @@ param clientId string
 param appIdUri string
 param apiScope string
 param authorityHost string
+// The browser origins that may call /mcp, between commas (",," for none:
+// a named value may not be empty); the /mcp policies read it.
+param allowedOrigins string
 
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   name: name
@@ -63,6 +66,7 @@ var plainNamedValues = [
   { name: 'entra-app-id-uri', value: appIdUri }
   { name: 'entra-api-scope', value: apiScope }
   { name: 'entra-authority-host', value: authorityHost }
+  { name: 'mcp-allowed-origins', value: allowedOrigins }
 ]
 
 resource namedValues 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = [for nv in plainNamedValues: {

@@ -33,6 +33,8 @@ param appIdUri string
 param apiScope string
 param authorityHost string
 param mcpScope string
+@description('ALLOWED_ORIGINS: the browser origins that may call /mcp, between commas (main.bicep).')
+param allowedOrigins string
 param logLevel string
 
 @allowed([ 512, 2048, 4096 ])
@@ -81,8 +83,17 @@ var handlerSettings = [
   { name: 'SIGNING_KEY', value: secretRef.signing }
   { name: 'SEALING_KEY', value: secretRef.sealing }
   { name: 'MCP_SCOPE', value: mcpScope }
+  { name: 'ALLOWED_ORIGINS', value: allowedOrigins }
   { name: 'LOG_LEVEL', value: logLevel }
   { name: 'LOG_FORMAT', value: 'json' }
+  // Garbage collection, tuned on purpose (BENCHMARKS.md): the handler's own
+  // GOGC default (handler/internal/config/gc.go), written out so it can be
+  // changed here or in the portal without a build; and a soft memory limit
+  // of half the instance memory, which the Functions host and the OS share
+  // with us, so a burst makes the collector work harder instead of pushing
+  // the instance out of memory.
+  { name: 'GOGC', value: '200' }
+  { name: 'GOMEMLIMIT', value: '${instanceMemoryMB / 2}MiB' }
 ]
 
 var previousKeySettings = [

@@ -5,7 +5,8 @@
 //
 //	go run ./handler/cmd/apim -backend http://127.0.0.1:7073 \
 //	    -named-value public-base-url=http://127.0.0.1:7071 \
-//	    -named-value mcp-scope=mcp:tools -named-value function-host-key=<key>
+//	    -named-value mcp-scope=mcp:tools -named-value function-host-key=<key> \
+//	    -named-value mcp-allowed-origins=,http://localhost:6274,
 //
 // Every {{named value}} the policies of the chosen mode use must be given;
 // the openid-config documents are fetched with the system roots plus

@@ -1,6 +1,7 @@
 package apimemu
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -95,6 +96,44 @@ func TestNormalizeExpr(t *testing.T) {
 	for _, k := range KnownExpressions() {
 		if normalizeExpr(k) != k {
 			t.Errorf("table key %q is not normalised", k)
+		}
+	}
+}
+
+// TestTemplateExpressions: an expression with a literal a named value
+// filled in is recognised whatever the literal, refused when the literal
+// could break out of its quotes, and evaluated as the C# would: the Origin
+// check splits the list on commas and compares exactly, header values
+// joined by commas as GetValueOrDefault does.
+func TestTemplateExpressions(t *testing.T) {
+	check := func(list string) string {
+		return `@(context.Request.Headers.GetValueOrDefault("Origin", "") != "" && !"` + list +
+			`".Split(",".ToCharArray()).Contains(context.Request.Headers.GetValueOrDefault("Origin", "")))`
+	}
+	if _, err := parseValue(check(`a" + "b`), kindBool, true); err == nil {
+		t.Error("a literal with a quote in it was accepted")
+	}
+	v, err := parseValue(check(",http://localhost:6274,https://app.example,"), kindBool, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		origins []string
+		refuse  bool
+	}{
+		{nil, false},
+		{[]string{"http://localhost:6274"}, false},
+		{[]string{"https://app.example"}, false},
+		{[]string{"https://evil.example"}, true},
+		{[]string{"HTTP://LOCALHOST:6274"}, true},
+		{[]string{"http://localhost:6274", "https://app.example"}, true}, // joined: "a,b" is no entry
+	} {
+		c := &call{header: http.Header{}}
+		for _, o := range tt.origins {
+			c.header.Add("Origin", o)
+		}
+		if got, err := v.boolean(c); err != nil || got != tt.refuse {
+			t.Errorf("Origin %q: refuse %v (%v), want %v", tt.origins, got, err, tt.refuse)
 		}
 	}
 }

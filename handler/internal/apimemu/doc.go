@@ -31,7 +31,10 @@
 //     and base, each with the attributes and defaults of its reference page
 //     (cited where it is implemented);
 //   - the C# policy expressions the files use, recognised one by one from a
-//     table (expr.go), each with a Go implementation. There is no C#
+//     table (expr.go), each with a Go implementation, and templates for
+//     expressions with one string literal a {{named value}} fills in
+//     (named values are replaced by their text before an expression
+//     runs, as the reference describes them). There is no C#
 //     evaluator: an expression, element or attribute that is not in the
 //     tables refuses to start with the file and line, so no policy change
 //     goes untested.

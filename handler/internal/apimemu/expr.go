@@ -2,6 +2,7 @@ package apimemu
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -71,6 +72,62 @@ var expressions = map[string]expression{
 		}
 		return e.Source == "validate-jwt", nil
 	}},
+	// The /mcp policies' CORS on the 401s they make: the request's Origin
+	// (inbound let only listed ones through), or "*" without one.
+	`context.Request.Headers.GetValueOrDefault("Origin","*")`: {kindString, func(c *call) (any, error) {
+		return headerOrDefault(c, "Origin", "*"), nil
+	}},
+}
+
+// templates are expressions with one C# string literal that a named value
+// fills in, so their text depends on the deployment: the text before and
+// after the literal is fixed, the literal (without '"' or '\\') is
+// passed to build.
+var templates = []struct {
+	before, after string
+	kind          exprKind
+	build         func(lit string) func(c *call) (any, error)
+}{
+	// /mcp's Origin check: present and not one of the comma-separated
+	// entries of {{mcp-allowed-origins}}. C#'s Split keeps empty entries and
+	// Contains compares ordinally, exactly: so does this.
+	{
+		before: `context.Request.Headers.GetValueOrDefault("Origin","")!=""&&!`,
+		after:  `.Split(",".ToCharArray()).Contains(context.Request.Headers.GetValueOrDefault("Origin",""))`,
+		kind:   kindBool,
+		build: func(list string) func(c *call) (any, error) {
+			entries := strings.Split(list, ",")
+			return func(c *call) (any, error) {
+				origin := headerOrDefault(c, "Origin", "")
+				return origin != "" && !slices.Contains(entries, origin), nil
+			}
+		},
+	},
+}
+
+// headerOrDefault is context.Request.Headers.GetValueOrDefault: the
+// request header's values joined by commas, or def when it is absent.
+func headerOrDefault(c *call, name, def string) string {
+	if v := c.header.Values(name); len(v) > 0 {
+		return strings.Join(v, ",")
+	}
+	return def
+}
+
+// lookupTemplate finds the template key is an instance of.
+func lookupTemplate(key string) (expression, bool) {
+	for _, t := range templates {
+		lit, ok := strings.CutPrefix(key, t.before)
+		if !ok {
+			continue
+		}
+		if lit, ok = strings.CutSuffix(lit, t.after); !ok || len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' ||
+			strings.ContainsAny(lit[1:len(lit)-1], `"\`) {
+			continue
+		}
+		return expression{kind: t.kind, eval: t.build(lit[1 : len(lit)-1])}, true
+	}
+	return expression{}, false
 }
 
 // KnownExpressions lists the normalised expressions the stand-in
@@ -108,6 +165,9 @@ func parseValue(s string, kind exprKind, exprAllowed bool) (value, error) {
 	}
 	key := normalizeExpr(s[2 : len(s)-1])
 	e, ok := expressions[key]
+	if !ok {
+		e, ok = lookupTemplate(key)
+	}
 	if !ok {
 		return value{}, fmt.Errorf("expression %q (normalised %q) is not one the stand-in implements; add it to the table in handler/internal/apimemu/expr.go", s, key)
 	}

@@ -14,6 +14,7 @@ func realNamedValues(base string) map[string]string {
 		"entra-tenant-id": "11111111-1111-4111-8111-111111111111", "entra-client-id": "22222222-2222-4222-8222-222222222222",
 		"entra-app-id-uri": "api://22222222-2222-4222-8222-222222222222", "entra-api-scope": "user_impersonation",
 		"entra-authority-host": "https://login.example",
+		"mcp-allowed-origins":  ",https://inspector.example,http://localhost:6274,",
 	}
 }
 

@@ -26,5 +26,8 @@ func NamedValues(settings map[string]string, functionKey string) map[string]stri
 		"entra-api-scope":      or(config.EnvAPIScope, "user_impersonation"),
 		"entra-authority-host": settings[config.EnvAuthorityHost],
 		"function-host-key":    functionKey,
+		// Bicep writes the list between commas, ",," for none (a named
+		// value may not be empty); unset here means none.
+		"mcp-allowed-origins": or(config.EnvAllowedOrigins, ",,"),
 	}
 }

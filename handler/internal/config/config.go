@@ -112,11 +112,17 @@ type Config struct {
 	TrustedProxyHops int
 	ResourceName     string
 	MCPScope         string // the scope our AS issues for /mcp in mode proxy
-	LogLevel         string
-	LogJSON          bool
-	Port             int
-	BehindHost       bool // requests arrive through the Functions host's forwarder
-	InAzure          bool
+	// MCPMaxBody is the largest request body /mcp reads, in bytes.
+	MCPMaxBody int64
+	// AllowedOrigins are the browser origins that may call /mcp, as
+	// browsers write them; a request with another Origin gets 403.
+	AllowedOrigins []string
+	LogLevel       string
+	LogJSON        bool
+	GCPercent      int // GOGC, or DefaultGCPercent; -1 is off
+	Port           int
+	BehindHost     bool // requests arrive through the Functions host's forwarder
+	InAzure        bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -311,6 +317,7 @@ func Load(getenv func(string) string) (Config, error) {
 	for _, p := range problems {
 		bad(EnvToolScopes, "%s", p)
 	}
+	loadMCP(&c, get, bad)
 
 	c.LogLevel = strings.ToLower(get(EnvLogLevel, "info"))
 	switch c.LogLevel {
@@ -327,6 +334,8 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		bad(EnvLogFormat, "%q is not one of json, text", f)
 	}
+
+	c.GCPercent = gcPercent(get, bad)
 
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
@@ -381,7 +390,8 @@ func Settings() []string {
 		EnvUpstreamCAFile, EnvTableEndpoint, EnvTableConnString, EnvTableName, EnvSigningKey,
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
-		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvAllowedOrigins, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvGOGC, EnvGOMEMLIMIT,
 	}
 }
 

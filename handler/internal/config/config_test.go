@@ -45,7 +45,8 @@ func TestLoadDefaults(t *testing.T) {
 		TableName:      "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		RegistrationIdleTTL: 30 * 24 * time.Hour, RegistrationQuota: 60,
-		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080,
+		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", MCPMaxBody: 4 << 20, LogLevel: "info", Port: 8080,
+		GCPercent: DefaultGCPercent,
 	}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", d)
@@ -92,6 +93,16 @@ func TestLoadPortAndHost(t *testing.T) {
 	}
 }
 
+// GOGC overrides the handler's default, spelled as the runtime reads it.
+func TestLoadGCPercent(t *testing.T) {
+	for v, want := range map[string]int{"": DefaultGCPercent, "150": 150, "300": 300, "off": -1, " 50 ": 50} {
+		c, err := Load(env(localEnv(map[string]string{EnvGOGC: v})))
+		if err != nil || c.GCPercent != want {
+			t.Errorf("GOGC=%q: GCPercent %d, %v; want %d", v, c.GCPercent, err, want)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	azure := map[string]string{"WEBSITE_INSTANCE_ID": "abc"}
 	tests := []struct {
@@ -115,6 +126,11 @@ func TestLoadErrors(t *testing.T) {
 		{"scope with space", localEnv(map[string]string{EnvMCPScope: "a b"}), []string{EnvMCPScope}},
 		{"registrations idle shorter than grants", localEnv(map[string]string{EnvRefreshTokenTTL: "2160h", EnvRegistrationIdleTTL: "720h"}), []string{EnvRegistrationIdleTTL + ": 720h0m0s is shorter than " + EnvRefreshTokenTTL}},
 		{"bad quota and hops", localEnv(map[string]string{EnvRegistrationQuota: "-1", EnvTrustedProxyHops: "many"}), []string{EnvRegistrationQuota, EnvTrustedProxyHops}},
+		{"MCP body limit too small, not a number", localEnv(map[string]string{EnvMCPMaxBody: "100"}), []string{EnvMCPMaxBody + `: "100" is not a number of bytes`}},
+		{"MCP body limit with a unit", localEnv(map[string]string{EnvMCPMaxBody: "4MiB"}), []string{EnvMCPMaxBody}},
+		{"bad GOGC", localEnv(map[string]string{EnvGOGC: "200%"}), []string{EnvGOGC}},
+		{"GOGC zero", localEnv(map[string]string{EnvGOGC: "0"}), []string{EnvGOGC}},
+		{"GOGC Off", localEnv(map[string]string{EnvGOGC: "Off"}), []string{EnvGOGC}},
 		{"secret in Azure", merge(localEnv(nil), azure, map[string]string{EnvPublicBaseURL: "https://x.azure-api.net"}), []string{EnvClientSecret + ": must not be set in Azure", EnvManagedIdentityID + ": required in Azure"}},
 		{"azure proxy needs storage and keys", merge(azure, map[string]string{EnvTenantID: tenant, EnvClientID: client, EnvManagedIdentityID: client, EnvAuthMode: "proxy"}),
 			[]string{EnvPublicBaseURL + ": required in Azure", EnvTableEndpoint, EnvSigningKey, EnvSealingKey}},

@@ -31,12 +31,22 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 		case reflect.Int:
 			f.SetInt(int64(4000 + i))
 			want[name] = `":` + itoa(4000+i)
-		case reflect.Int64: // time.Duration
+		case reflect.Int64:
+			if f.Type() != reflect.TypeFor[time.Duration]() {
+				f.SetInt(int64(4000 + i))
+				want[name] = `":` + itoa(4000+i)
+				break
+			}
 			f.SetInt(int64(time.Duration(i+1) * time.Hour))
 			want[name] = time.Duration(time.Duration(i+1) * time.Hour).String()
 		case reflect.Bool:
 			f.SetBool(true)
 		case reflect.Slice:
+			if f.Type() == reflect.TypeFor[[]string]() {
+				f.Set(reflect.ValueOf([]string{"value-of-" + name}))
+				want[name] = "value-of-" + name
+				break
+			}
 			c.ToolScopes = []ToolScope{{Name: "value-of-scope", Permissions: []string{"https://graph.microsoft.com/Value.Of"}}}
 			want[name] = "value-of-scope=https://graph.microsoft.com/Value.Of"
 		default:

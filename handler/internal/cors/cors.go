@@ -7,7 +7,8 @@
 // (infra/policies; a test in handler/infra holds the two together).
 //
 // Any origin, never credentials: tokens travel in Authorization and these
-// endpoints read no cookies. /authorize, /consent and /callback are
+// endpoints read no cookies. /mcp alone admits only the origins
+// ALLOWED_ORIGINS lists (Listed). /authorize, /consent and /callback are
 // top-level navigations and are never wrapped, so no other origin can read
 // them. See the Fetch standard's CORS protocol
 // (fetch.spec.whatwg.org/#http-cors-protocol).

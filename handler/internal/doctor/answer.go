@@ -114,7 +114,8 @@ func (a answer) apimError() (apimError, bool) {
 //   - the handler sets X-Request-Id on every response (internal/reqlog);
 //   - API Management's gateway errors are {"statusCode":N,"message":"…"};
 //   - our /mcp policy's on-error return-response is a 401 with a
-//     resource_metadata challenge and no X-Request-Id;
+//     resource_metadata challenge and no X-Request-Id, its origin check a
+//     403 with a JSON-RPC error;
 //   - the Functions host answers a missing or wrong function key with an
 //     empty 401 (FunctionInvocationMiddleware returns UnauthorizedResult), an
 //     unknown route with an empty 404, and "Function host is not running."
@@ -131,7 +132,8 @@ func (a answer) from() source {
 	}
 	empty := len(bytes.TrimSpace(a.Body)) == 0
 	switch {
-	case a.Status == http.StatusUnauthorized && strings.Contains(a.Header.Get("WWW-Authenticate"), "resource_metadata="):
+	case a.Status == http.StatusUnauthorized && strings.Contains(a.Header.Get("WWW-Authenticate"), "resource_metadata="),
+		refusedOrigin(a): // the /mcp policy's 403 to an origin not in ALLOWED_ORIGINS
 		return fromEdge
 	case (a.Status == http.StatusUnauthorized || a.Status == http.StatusNotFound) && empty && a.Header.Get("WWW-Authenticate") == "":
 		return fromHost

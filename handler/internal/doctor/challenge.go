@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,13 +17,25 @@ const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
 
 // checkChallenge sends what an MCP client sends first: initialize without a
 // token, cross-origin like a browser client. MCP authorization requires a
-// 401 whose WWW-Authenticate names the PRM (RFC 9728 §5.1).
+// 401 whose WWW-Authenticate names the PRM (RFC 9728 §5.1). A deployment
+// whose ALLOWED_ORIGINS does not list browserOrigin answers that 403 (MCP
+// transports: an Origin present and invalid); that is a choice, noted, and
+// the challenge is then checked as a non-browser client sees it.
 func (d *Doctor) checkChallenge(ctx context.Context) {
 	const name = "401 challenge on POST /mcp without a token"
-	a := d.send(ctx, http.MethodPost, d.opts.MCPURL, request{Body: initializeBody, Header: http.Header{
+	header := http.Header{
 		"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"},
 		"Origin": {browserOrigin}, "Mcp-Protocol-Version": {"2025-06-18"},
-	}})
+	}
+	a := d.send(ctx, http.MethodPost, d.opts.MCPURL, request{Body: initializeBody, Header: header})
+	if refusedOrigin(a) {
+		d.originRefused = true
+		d.rep.Add(Result{Name: "browser origin " + browserOrigin, Status: Note,
+			Detail: "refused with 403 by " + string(a.from()) + ": not in ALLOWED_ORIGINS, so MCP Inspector's web UI cannot call /mcp; clients without an Origin header are not affected. " +
+				"To allow it, deploy with the Bicep parameter allowedOrigins = ['" + browserOrigin + "']"})
+		header.Del("Origin")
+		a = d.send(ctx, http.MethodPost, d.opts.MCPURL, request{Body: initializeBody, Header: header})
+	}
 	d.challenge = a
 	d.noteAPIM(a)
 	scheme, params := parseChallenge(a.Header.Get("WWW-Authenticate"))
@@ -43,7 +56,21 @@ func (d *Doctor) checkChallenge(ctx context.Context) {
 	} else {
 		d.rep.Add(Result{Name: name, Status: Pass, Detail: fmt.Sprintf("resource_metadata=%q, answered by %s", rm, who)})
 	}
-	d.checkExposed(a)
+	if !d.originRefused {
+		d.checkExposed(a)
+	}
+}
+
+// refusedOrigin: the 403 the handler (mcpserver.RefuseOrigin) and the /mcp
+// policies answer to a browser origin ALLOWED_ORIGINS does not list.
+func refusedOrigin(a answer) bool {
+	var e struct {
+		JSONRPC string `json:"jsonrpc"`
+		Error   struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	return a.Status == http.StatusForbidden && json.Unmarshal(a.Body, &e) == nil && e.JSONRPC == "2.0" && e.Error.Code == -32600
 }
 
 // checkExposed: a browser client reads WWW-Authenticate of a cross-origin
@@ -66,9 +93,15 @@ func (d *Doctor) checkExposed(a answer) {
 }
 
 // checkPreflight sends the CORS preflight a browser sends before the
-// authenticated POST.
+// authenticated POST, unless the origin is not allowed anyway. API
+// Management forwards it to the handler, which answers from
+// ALLOWED_ORIGINS; older deployments answered it with a cors policy.
 func (d *Doctor) checkPreflight(ctx context.Context) {
 	const name = "CORS preflight OPTIONS /mcp from " + browserOrigin
+	if d.originRefused {
+		d.rep.Add(Result{Name: name, Status: Skip, Detail: browserOrigin + " is not in ALLOWED_ORIGINS"})
+		return
+	}
 	requested := []string{"authorization", "content-type", "mcp-protocol-version"}
 	a := d.send(ctx, http.MethodOptions, d.opts.MCPURL, request{Header: http.Header{
 		"Origin": {browserOrigin}, "Access-Control-Request-Method": {"POST"},
@@ -102,9 +135,9 @@ func (d *Doctor) checkPreflight(ctx context.Context) {
 		}
 	}
 	if len(problems) > 0 {
-		layer, fix := LayerAPIM, "API Management answers the preflight with the cors element of the POST /mcp operation's policy (infra/policies/mcp-proxy.xml, mcp-entra.xml in mode entra); deploy it with `azd provision`"
+		layer, fix := LayerAPIM, "API Management forwards the /mcp preflight to the handler (the options-mcp operation of infra/apim-operations.json); deploy it with `azd provision`"
 		if a.from() == fromHandler {
-			layer, fix = LayerHandler, "the handler's CORS headers are in handler/internal/resource/bearer.go"
+			layer, fix = LayerHandler, "the handler answers /mcp's preflight from ALLOWED_ORIGINS (handler/internal/cors, Listed)"
 		}
 		d.rep.Add(Result{Name: name, Status: Fail, Layer: layer, Fix: fix, Detail: strings.Join(problems, "; ") + " (answered by " + who + ")"})
 		return
@@ -114,9 +147,15 @@ func (d *Doctor) checkPreflight(ctx context.Context) {
 
 // checkFrontDoor: with API Management in front, its /mcp policy answers an
 // anonymous request itself. If the handler answered, validate-jwt and the
-// per-user rate limit are not running.
-func (d *Doctor) checkFrontDoor() {
+// per-user rate limit are not running. Whether API Management is in front
+// is known from the host name, or from an answer only it gives; failing
+// those, a path no operation matches tells (its 404 is API Management's
+// own, {"statusCode":404,…}).
+func (d *Doctor) checkFrontDoor(ctx context.Context) {
 	const name = "API Management's /mcp policy"
+	if d.apimSeen == "" {
+		d.noteAPIM(d.get(ctx, d.base+"/.well-known/entra-mcp-doctor-probe"))
+	}
 	a := d.challenge
 	switch {
 	case d.apimSeen == "":

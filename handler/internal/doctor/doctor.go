@@ -50,6 +50,9 @@ type Doctor struct {
 	apimSeen  string // why API Management is known to be in front ("" = not known)
 	reg       *registration
 	challenge answer // the anonymous POST /mcp
+	// originRefused: /mcp answered browserOrigin 403 (not in
+	// ALLOWED_ORIGINS); the browser-only checks are skipped.
+	originRefused bool
 }
 
 // ErrUsage marks a problem with the arguments (exit code 2).
@@ -113,7 +116,7 @@ func (d *Doctor) Run(ctx context.Context) bool {
 	}
 	d.checkChallenge(ctx)
 	d.checkPreflight(ctx)
-	d.checkFrontDoor()
+	d.checkFrontDoor(ctx)
 	if d.mode == "proxy" {
 		d.checkRegistration(ctx)
 	}

@@ -3,10 +3,13 @@ package entra
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,21 +17,30 @@ import (
 // Every wait is bounded (docs/architecture.md §13). caFile, when set, adds
 // PEM roots to the system pool (the local emulator's certificate);
 // verification is never switched off.
+//
+// It loads nothing from the system's certificate store: reading it (every
+// file under /etc/ssl/certs, ~15 ms here) cost more than the rest of
+// start-up together, and the first request the process serves rarely goes
+// upstream. Without caFile, RootCAs stays nil and crypto/tls loads the system
+// roots at the first handshake; with caFile, the pool is built at the first
+// request. The file itself is read and parsed here, so a bad one still stops
+// the process at start.
 func NewHTTPClient(caFile string) (*http.Client, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var rt http.RoundTripper = newTransport(nil)
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		extra, err := readCertificates(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("read upstream CA file: %w", err)
+			return nil, err
 		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream CA file %s holds no PEM certificate", caFile)
-		}
+		rt = &lazyTransport{build: func() *http.Transport { return newTransport(systemRootsWith(extra)) }}
 	}
-	tr := &http.Transport{
+	return &http.Client{Transport: rt, Timeout: 15 * time.Second}, nil
+}
+
+// newTransport is the transport behind NewHTTPClient; nil roots means the
+// system's, loaded by crypto/tls when first needed.
+func newTransport(roots *x509.CertPool) *http.Transport {
+	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
@@ -38,5 +50,65 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
 	}
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second}, nil
+}
+
+// readCertificates parses every CERTIFICATE block of a PEM file.
+func readCertificates(file string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read upstream CA file: %w", err)
+	}
+	var certs []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("upstream CA file %s: %w", file, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("upstream CA file %s holds no PEM certificate", file)
+	}
+	return certs, nil
+}
+
+// systemRootsWith is the system pool plus extra (extra alone where the
+// system has no pool).
+func systemRootsWith(extra []*x509.Certificate) *x509.CertPool {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	for _, c := range extra {
+		roots.AddCert(c)
+	}
+	return roots
+}
+
+// lazyTransport builds its transport on the first request.
+type lazyTransport struct {
+	build func() *http.Transport
+	once  sync.Once
+	t     atomic.Pointer[http.Transport]
+}
+
+func (l *lazyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.once.Do(func() { l.t.Store(l.build()) })
+	return l.t.Load().RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport, if it was built.
+func (l *lazyTransport) CloseIdleConnections() {
+	if t := l.t.Load(); t != nil {
+		t.CloseIdleConnections()
+	}
 }

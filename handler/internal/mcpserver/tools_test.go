@@ -36,6 +36,7 @@ const (
 type fixture struct {
 	emu  *entraemu.Emulator
 	srv  *server.MCPServer
+	reg  *tools.Registry
 	logs *bytes.Buffer
 }
 
@@ -52,7 +53,7 @@ func newFixture(t *testing.T, graphBase string) *fixture {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	srv, _, err := New(Options{
+	srv, reg, err := New(Options{
 		Name: "t", Version: "1",
 		Graph: &graph.Client{BaseURL: graphBase, HTTPClient: e.Client()},
 		Tools: tools.Options{
@@ -67,7 +68,7 @@ func newFixture(t *testing.T, graphBase string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{emu: e, srv: srv, logs: logs}
+	return &fixture{emu: e, srv: srv, reg: reg, logs: logs}
 }
 
 // as returns a context carrying upn's verified Entra token, as the bearer

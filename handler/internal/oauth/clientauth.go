@@ -52,6 +52,9 @@ func (h *Handler) authenticateClient(r *http.Request, form url.Values) (store.Cl
 func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
+		if oerr := bodyReadError(err); oerr != nil {
+			return nil, oerr
+		}
 		return nil, InvalidRequest("the body must be application/x-www-form-urlencoded")
 	}
 	for k, v := range r.PostForm {

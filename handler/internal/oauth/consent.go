@@ -84,7 +84,11 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The consent form could not be read.")
+		status := http.StatusBadRequest
+		if oerr := bodyReadError(err); oerr != nil {
+			status = oerr.StatusCode()
+		}
+		errorPage(w, r, status, "invalid_request", "The consent form could not be read.")
 		return
 	}
 	// Double-submit: the form's token must equal the __Host- cookie, which

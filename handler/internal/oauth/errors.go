@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
@@ -220,4 +221,17 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// bodyReadError is the answer to a request body that could not be read
+// because it was too large (413) or too slow (408, package reqbody), both
+// invalid_request; nil for other read errors.
+func bodyReadError(err error) *Error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &Error{Code: CodeInvalidRequest, Description: "the request body is too large", Status: http.StatusRequestEntityTooLarge, Err: err}
+	}
+	if errors.Is(err, reqbody.ErrTimeout) {
+		return &Error{Code: CodeInvalidRequest, Description: "the request body did not arrive in time", Status: http.StatusRequestTimeout, Err: err}
+	}
+	return nil
 }

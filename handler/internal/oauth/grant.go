@@ -11,12 +11,25 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
 // VerifyAccessToken is the resource.Verifier of mode proxy: our own RS256
 // token (iss, aud, exp checked by the Issuer), whose grant must still
 // exist, so a revoked grant stops working.
+//
+// A client sends the same token on every MCP request, so the caller value
+// built for it is kept (until the token expires) and handed out again for
+// as long as its grant is trusted: read less than GrantCheckInterval ago and
+// not revoked here. Every other case takes the full path below.
 func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.TokenInfo, error) {
+	if len(raw) <= tokens.MaxTokenLen {
+		if ti, ok := h.callerCache().Get(raw); ok {
+			if _, live := h.grantCache().Get(ti.GrantID); live {
+				return ti, nil
+			}
+		}
+	}
 	c, err := h.Issuer.Verify(raw)
 	if err != nil {
 		return nil, err // wraps resource.ErrInvalidToken and its cause
@@ -31,11 +44,13 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.
 	if g.Subject != c.Subject || g.ClientID != c.ClientID {
 		return nil, fmt.Errorf("%w: token does not match its grant", resource.ErrInvalidToken)
 	}
-	return &resource.TokenInfo{
+	ti := &resource.TokenInfo{
 		Subject: c.Subject, Name: g.Name, Username: g.Username, TenantID: g.TenantID,
 		ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Expiry: c.ExpiresAt,
 		GrantID: g.ID, Issuer: h.Options.PublicBaseURL,
-	}, nil
+	}
+	h.callerCache().Put(raw, ti, c.ExpiresAt)
+	return ti, nil
 }
 
 // upstreamSkew refreshes Entra tokens this long before they expire, so an
@@ -123,6 +138,15 @@ func (h *Handler) liveGrant(ctx context.Context, id string) (store.Grant, error)
 	return v.(store.Grant), nil
 }
 
+// GrantRevoked reports whether the grant is gone (revoked, or expired),
+// as VerifyAccessToken would find it now: within GrantCheckInterval of its
+// revocation on another instance, at once on this one. A storage failure
+// is not a revocation.
+func (h *Handler) GrantRevoked(ctx context.Context, id string) bool {
+	_, err := h.liveGrant(ctx, id)
+	return errors.Is(err, store.ErrNotFound)
+}
+
 // revokeGrant deletes the grant (and with it its refresh tokens and the
 // sealed Entra tokens) and forgets it here at once.
 func (h *Handler) revokeGrant(ctx context.Context, id string) error {
@@ -133,4 +157,11 @@ func (h *Handler) revokeGrant(ctx context.Context, id string) error {
 func (h *Handler) grantCache() *tokencache.Cache[store.Grant] {
 	h.grantsOnce.Do(func() { h.grants = tokencache.New[store.Grant](10000, h.now) })
 	return h.grants
+}
+
+// callerCache holds the caller value of each verified access token. The
+// values are shared by concurrent requests: read-only (resource.TokenInfoFrom).
+func (h *Handler) callerCache() *tokencache.Cache[*resource.TokenInfo] {
+	h.callersOnce.Do(func() { h.callers = tokencache.New[*resource.TokenInfo](10000, h.now) })
+	return h.callers
 }

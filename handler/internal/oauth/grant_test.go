@@ -8,6 +8,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
 
@@ -65,4 +66,91 @@ func TestVerifyAccessTokenRevocation(t *testing.T) {
 	if valid(tok2) {
 		t.Fatal("grant revoked on this instance still accepted")
 	}
+}
+
+// One caller value per token: repeated requests with a token get the value
+// built when it was first verified, without allocating, until the grant
+// must be read again; then a fresh value is built.
+func TestVerifyAccessTokenReusesTheCallerValue(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	h := newTestHandler(t, func(h *Handler) { h.Now = clock.Now }) // the issuer's clock too
+	ctx := context.Background()
+	g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", Name: "Adele", ExpiresAt: t0.Add(24 * time.Hour)}
+	if err := h.Store.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := h.Issuer.Mint(tokens.AccessClaims{Subject: "u", ClientID: "c", Scope: "mcp:tools offline_access", GrantID: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := h.VerifyAccessToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Name != "Adele" || first.GrantID != g.ID || len(first.Scopes) != 2 {
+		t.Fatalf("caller = %+v", first)
+	}
+	if n := testing.AllocsPerRun(50, func() {
+		ti, err := h.VerifyAccessToken(ctx, tok)
+		if err != nil || ti != first {
+			t.Fatalf("second verification = %p, %v; want the first value %p", ti, err, first)
+		}
+	}); n != 0 {
+		t.Errorf("a repeated token costs %v allocations, want 0", n)
+	}
+	clock.Advance(GrantCheckInterval)
+	again, err := h.VerifyAccessToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == first {
+		t.Error("after GrantCheckInterval the grant was not read again: same caller value")
+	}
+	if again.Name != first.Name || again.GrantID != first.GrantID || again.Expiry != first.Expiry {
+		t.Errorf("after GrantCheckInterval: caller %+v, want the same as %+v", again, first)
+	}
+}
+
+// GrantRevoked, which ends streams, sees what VerifyAccessToken sees: a
+// grant revoked here at once, one deleted by another instance within
+// GrantCheckInterval; a storage failure is no revocation.
+func TestGrantRevoked(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	h := newTestHandler(t, func(h *Handler) { h.Now = clock.Now })
+	ctx := context.Background()
+	grant := func() string {
+		g := store.Grant{ID: tokens.NewOpaque(), ClientID: "c", Subject: "u", ExpiresAt: t0.Add(24 * time.Hour)}
+		if err := h.Store.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		return g.ID
+	}
+	here, elsewhere := grant(), grant()
+	if h.GrantRevoked(ctx, here) || h.GrantRevoked(ctx, elsewhere) {
+		t.Fatal("live grants reported revoked")
+	}
+	if err := h.revokeGrant(ctx, here); err != nil {
+		t.Fatal(err)
+	}
+	if !h.GrantRevoked(ctx, here) {
+		t.Error("a grant revoked on this instance is not revoked at once")
+	}
+	if err := h.Store.DeleteGrant(ctx, elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(GrantCheckInterval)
+	if !h.GrantRevoked(ctx, elsewhere) {
+		t.Error("a grant deleted by another instance is still live after GrantCheckInterval")
+	}
+	down := newTestHandler(t, func(h *Handler) { h.Store = flakyGrants{h.Store} })
+	if down.GrantRevoked(ctx, "any") {
+		t.Error("a storage failure was taken for a revocation")
+	}
+}
+
+// flakyGrants fails grant reads as a storage outage would.
+type flakyGrants struct{ store.Store }
+
+func (flakyGrants) GetGrant(context.Context, string) (store.Grant, error) {
+	return store.Grant{}, errors.New("storage down")
 }

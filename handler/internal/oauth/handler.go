@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -76,6 +77,9 @@ type Handler struct {
 	grantsOnce sync.Once
 	grants     *tokencache.Cache[store.Grant] // live grants, see GrantCheckInterval
 	grantReads singleflight.Group
+
+	callersOnce sync.Once
+	callers     *tokencache.Cache[*resource.TokenInfo] // see VerifyAccessToken
 }
 
 func (h *Handler) now() time.Time {

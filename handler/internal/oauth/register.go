@@ -124,11 +124,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) (store.Client
 // since registration carries no ambient credentials.
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRegistrationBody))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return &Error{Code: CodeInvalidRequest, Description: "request body exceeds 64 KiB", Status: http.StatusRequestEntityTooLarge}
-	case err != nil:
+	if err != nil {
+		if oerr := bodyReadError(err); oerr != nil {
+			return oerr
+		}
 		return InvalidRequest("reading the request body failed")
 	}
 	if err := json.Unmarshal(body, v); err != nil {

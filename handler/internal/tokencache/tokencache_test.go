@@ -2,6 +2,7 @@ package tokencache
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,4 +69,28 @@ func BenchmarkGetHit(b *testing.B) {
 			c.Get(tok)
 		}
 	})
+}
+
+// A hit costs no allocation: the token is hashed where it lies, not copied
+// (the hot path of every authenticated MCP request).
+func TestGetDoesNotAllocate(t *testing.T) {
+	c := New[*int](10, nil)
+	v := 1
+	token := strings.Repeat("t", 800)
+	c.Put(token, &v, time.Now().Add(time.Hour))
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := c.Get(token); !ok {
+			t.Fatal("miss")
+		}
+	}); n != 0 {
+		t.Errorf("Get allocates %v times per call, want 0", n)
+	}
+}
+
+func TestEmptyTokenHasAKeyToo(t *testing.T) {
+	c := New[int](2, nil)
+	c.Put("", 7, time.Now().Add(time.Hour))
+	if v, ok := c.Get(""); !ok || v != 7 {
+		t.Errorf("Get(\"\") = %v %v", v, ok)
+	}
 }

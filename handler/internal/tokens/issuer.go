@@ -24,9 +24,9 @@ const (
 	// maxLifetime bounds exp-iat of any token we accept; it is the largest
 	// ACCESS_TOKEN_TTL config allows, so a longer-lived token cannot be ours.
 	maxLifetime = 24 * time.Hour
-	// maxTokenLen rejects oversized input before any parsing; ours are
+	// MaxTokenLen rejects oversized input before any parsing; ours are
 	// under 1 KB.
-	maxTokenLen = 4096
+	MaxTokenLen = 4096
 	// typ is the RFC 9068 §2.1 media type, which keeps our access tokens
 	// from being confused with any other JWT (RFC 8725 §3.11).
 	typ = "at+jwt"
@@ -181,12 +181,12 @@ func (i *Issuer) Mint(c AccessClaims) (string, time.Time, error) {
 // Verify checks a token's signature (RS256 only, kid among the current and
 // previous keys), typ, exact iss, aud containing our resource, a required
 // exp, sane nbf/iat (30 s leeway) and the presence of sub, client_id, jti
-// and gid. Every failure wraps resource.resource.ErrInvalidToken, so the bearer
+// and gid. Every failure wraps resource.ErrInvalidToken, so the bearer
 // middleware answers 401 invalid_token (RFC 6750 §3.1), and its cause
 // (jwt.ErrTokenExpired, …) for logs and errors.Is.
 func (i *Issuer) Verify(token string) (AccessClaims, error) {
-	if len(token) > maxTokenLen {
-		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", resource.ErrInvalidToken, maxTokenLen)
+	if len(token) > MaxTokenLen {
+		return AccessClaims{}, fmt.Errorf("%w: longer than %d bytes", resource.ErrInvalidToken, MaxTokenLen)
 	}
 	if c, ok := i.verified.Get(token); ok {
 		return c, nil

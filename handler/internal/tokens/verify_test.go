@@ -122,7 +122,7 @@ func TestVerify(t *testing.T) {
 		{"signed with previous key", mint(prev, cfg, t0), t0, [2]*SigningKey{cur, prev}, true},
 		{"previous key removed", mint(prev, cfg, t0), t0, [2]*SigningKey{cur}, false},
 		{"empty", "", t0, [2]*SigningKey{cur}, false},
-		{"oversized", valid + strings.Repeat("A", maxTokenLen), t0, [2]*SigningKey{cur}, false},
+		{"oversized", valid + strings.Repeat("A", MaxTokenLen), t0, [2]*SigningKey{cur}, false},
 		{"garbage", "a.b.c", t0, [2]*SigningKey{cur}, false},
 		{"two segments", parts[0] + "." + parts[1], t0, [2]*SigningKey{cur}, false},
 	}

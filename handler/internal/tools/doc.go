@@ -19,6 +19,12 @@
 // text tells the user and carries the admin-consent URL. The client's own
 // token never reaches a tool (no token passthrough); tools see the Caller.
 //
+// A tool talks to its client only through its result: the kit offers no
+// server-to-client requests (elicitation, sampling, roots) and no HTTP
+// headers. Package mcpserver relies on that to answer a kit tool's calls
+// without mcp-go's transport (mcpserver.Handler); a tool that needs either
+// is added to the mcp-go server directly and goes through the transport.
+//
 // The README's "Add your own tool" section walks through a complete tool;
 // example_test.go holds it and a test keeps the README's copy identical.
 package tools
