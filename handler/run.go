@@ -44,10 +44,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	streams, endStreams := context.WithCancel(context.Background())
-	defer endStreams()
 	hs := &http.Server{
-		Handler:           streamsEndAtShutdown(srv, streams),
+		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No WriteTimeout: MCP responses may stream. The host's own limit
 		// (230 s on the Azure front end) bounds them.
@@ -58,7 +56,6 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		"behind_functions_host", cfg.BehindHost, "version", version,
 		"gogc", cfg.GCPercent, "gomemlimit", memoryLimit())
 
-	hs.RegisterOnShutdown(endStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -75,26 +72,6 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 // and the platform drains an instance of its executions before removing
 // it (learn.microsoft.com/azure/azure-functions/event-driven-scaling).
 const shutdownGrace = 20 * time.Second
-
-// streamsEndAtShutdown ends the open GET /mcp streams (server-to-client
-// messages, MCP streamable HTTP) when the server shuts down: their request
-// context is cancelled, mcp-go returns, and the response ends cleanly. A
-// stream has no end of its own, so without this a stopping instance would
-// wait shutdownGrace for it and then cut it off. The client may open a new
-// stream at any time (MCP 2025-06-18, basic/transports, "Listening for
-// Messages from the Server"), and it reaches an instance that is not
-// stopping.
-func streamsEndAtShutdown(h http.Handler, shutdown context.Context) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/mcp" {
-			ctx, cancel := context.WithCancel(r.Context())
-			defer cancel()
-			defer context.AfterFunc(shutdown, cancel)()
-			r = r.WithContext(ctx)
-		}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // drain is the instance's scale-in (SIGTERM from the platform): stop
 // accepting, let the requests in flight finish, close the connections
