@@ -75,7 +75,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	mcpSrv, _, err := mcpserver.New(mcpserver.Options{
+	mcpSrv, reg, err := mcpserver.New(mcpserver.Options{
 		Name: "entra-mcp-functions", Version: version,
 		Graph: &graph.Client{BaseURL: cfg.GraphBaseURL, HTTPClient: opts.HTTPClient},
 		Tools: tools.Options{
@@ -90,14 +90,18 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
+	if a.server != nil {
+		// Before the first request: the metadata and consent pages read it.
+		a.server.Options.Scopes = issuedScopes(cfg, reg)
+	}
 	s.Handler = reqlog.Middleware(opts.Logger, newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
-			ScopesSupported:      cfg.RequiredScopes(),
+			ScopesSupported:      cfg.ScopesSupported(),
 			ResourceName:         cfg.ResourceName,
 		}),
-		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
+		mcp:     mcpHandler(cfg, mcpSrv, reg, a.verify, opts.Logger),
 		healthz: healthz(cfg),
 		as:      a.server,
 	}))
@@ -169,8 +173,10 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 
 // mcpHandler is the one place the /mcp handler chain is built: every
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
-// challenge), then mcp-go's streamable HTTP server runs the JSON-RPC call.
-func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, verify resource.Verifier, logger *slog.Logger) http.Handler {
+// challenge), a tools/call must carry the scopes of its tool (the step-up
+// challenge, mcpserver.StepUp), then mcp-go's streamable HTTP server runs
+// the JSON-RPC call.
+func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, verify resource.Verifier, logger *slog.Logger) http.Handler {
 	streamable := mcpgo.NewStreamableHTTPServer(mcpSrv,
 		// Stateless: any instance serves any request (Flex Consumption scales
 		// out; MCP 2026-07-28 drops sessions altogether).
@@ -188,7 +194,38 @@ func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, verify resource.Veri
 		Scopes:              cfg.RequiredScopes(),
 		ScopeMatches:        scopeMatcher(cfg),
 	}
-	return resource.RequireBearer(verify, challenge, logger)(streamable)
+	return resource.RequireBearer(verify, challenge, logger)(
+		mcpserver.StepUp(scopePolicy(cfg, reg), challenge, logger)(streamable))
+}
+
+// scopePolicy is what StepUp needs of the registry, in the scopes' form for
+// the mode (config.ChallengeScope).
+func scopePolicy(cfg config.Config, reg *tools.Registry) mcpserver.ScopePolicy {
+	return mcpserver.ScopePolicy{
+		Known: cfg.ScopesSupported(),
+		Required: func(tool string) ([]string, bool) {
+			names, ok := reg.RequiredScopes(tool)
+			for i, n := range names {
+				names[i] = cfg.ChallengeScope(n)
+			}
+			return names, ok
+		},
+	}
+}
+
+// issuedScopes are the scopes our authorization server issues (mode
+// proxy), each with its words for the consent page and the Entra
+// permissions the sign-in asks for with it.
+func issuedScopes(cfg config.Config, reg *tools.Registry) []oauth.Scope {
+	var out []oauth.Scope
+	for _, s := range cfg.ToolScopes {
+		out = append(out, oauth.Scope{
+			Name:        s.Name,
+			Description: reg.Describe(s.Name, cfg.ResourceName),
+			Permissions: s.Permissions,
+		})
+	}
+	return out
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In
