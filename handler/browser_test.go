@@ -23,6 +23,9 @@ type browser struct {
 	t    *testing.T
 	st   *stack
 	http *http.Client
+	// consent is the answer to Entra's consent prompt at the emulator; the
+	// zero value makes a prompt fail the test.
+	entraConsent entraemu.Consent
 }
 
 func newBrowser(t *testing.T, st *stack) *browser {
@@ -144,7 +147,7 @@ func (b *browser) authorize(c oauthClient, authURL, upn string) url.Values {
 		case strings.Contains(u, "/consent?"):
 			resp = b.consent(u, "approve")
 		case strings.HasPrefix(u, b.st.Emu.BaseURL):
-			loc, err := entraemu.SignIn(b.http, u, upn)
+			loc, err := entraemu.SignInWith(b.http, u, upn, b.entraConsent)
 			if err != nil {
 				b.t.Fatal(err)
 			}

@@ -146,7 +146,7 @@ func DefaultConfig() Config {
 			Secret:            DevAppClientSecret,
 			RedirectURIs:      append([]string(nil), DefaultRedirectURIs...),
 			AppIDURI:          "api://" + DevAppClientID,
-			Scopes:            []string{DevAppScope},
+			Scopes:            []string{DevAppScope, "mail.read"},
 			FederatedSubjects: []string{DevFederatedSubject},
 			GraphScopes:       []string{"User.Read"},
 		},
