@@ -240,6 +240,11 @@ func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
 		HTTPClient:    opts.HTTPClient,
 		Now:           opts.Clock,
 	}
+	if cfg.Mode == config.ModeProxy {
+		// The administrator lands on /callback, which says what happened
+		// (oauth.Handler.Callback); mode entra has no such page.
+		obo.AdminConsentRedirectURL = cfg.PublicBaseURL + "/callback"
+	}
 	if cfg.ManagedIdentityClientID != "" {
 		var err error
 		obo.ClientSecret = ""
