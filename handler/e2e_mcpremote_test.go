@@ -79,7 +79,7 @@ func TestMCPRemote(t *testing.T) {
 	// It registered itself and redeemed a code: a sign-in of its own, not
 	// a token from elsewhere.
 	logs := st.Logs.String()
-	if !strings.Contains(logs, `msg="client registered" event=audit`) || !strings.Contains(logs, `client_name="MCP CLI Client"`) ||
+	if !strings.Contains(logs, `msg="client registered" event=audit`) || !strings.Contains(logs, `client_name="MCP CLI Proxy"`) ||
 		!strings.Contains(logs, `msg="tokens issued"`) {
 		t.Errorf("no registration and token issue by mcp-remote in the handler's log")
 	}
