@@ -11,6 +11,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 )
 
@@ -254,4 +255,45 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestAdminConsentRoundTrip: a user who may not consent (Nestor) is
+// stopped at Entra's "Need admin approval"; an administrator opens the
+// admin-consent URL tool results give (it names /callback), accepts for
+// the organization at the emulator and lands on our page; then Nestor's
+// sign-in goes through and On-Behalf-Of works for him.
+func TestAdminConsentRoundTrip(t *testing.T) {
+	ts := newTestServer(t, nil)
+	st := ts.stack
+	const nestor, miriam = "NestorW@contoso.example", "MiriamG@contoso.example"
+	c := registerClient(t, st, "http://127.0.0.1:53693/callback")
+	b := newBrowser(t, st)
+	resp, _ := b.get(c.authorizeURL(st, nil))
+	entraURL := approveAt(t, b, st.BaseURL+resp.Header.Get("Location"))
+	if _, err := entraemu.SignIn(b.http, entraURL, nestor); err == nil || !strings.Contains(err.Error(), "only an admin can grant") {
+		t.Fatalf("Nestor's sign-in asking for User.Read: %v, want Entra's Need admin approval", err)
+	}
+
+	consentURL := (&entra.OBO{AuthorityHost: st.Emu.BaseURL, TenantID: entraemu.DevTenantID, ClientID: entraemu.DevAppClientID,
+		AdminConsentRedirectURL: st.BaseURL + "/callback"}).ConsentURL([]string{"https://graph.microsoft.com/User.Read"})
+	if _, err := entraemu.SignInWith(b.http, consentURL, "AlexW@contoso.example", entraemu.ConsentAccept); err == nil || !strings.Contains(err.Error(), "only an admin can grant") {
+		t.Fatalf("a user who is no administrator at the admin-consent URL: %v", err)
+	}
+	admin := newBrowser(t, st)
+	loc, err := entraemu.SignInWith(admin.http, consentURL, miriam, entraemu.ConsentAccept)
+	if err != nil || !strings.HasPrefix(loc, st.BaseURL+"/callback?") || !strings.Contains(loc, "admin_consent=True") {
+		t.Fatalf("administrator consent: %q %v", loc, err)
+	}
+	if resp, page := admin.get(loc); resp.StatusCode != 200 || !strings.Contains(page, "An administrator granted this server") {
+		t.Fatalf("landing page: %d %s", resp.StatusCode, page)
+	}
+
+	q := b.authorize(c, c.authorizeURL(st, nil), nestor) // approved in this browser: straight to Entra
+	tok := c.redeem(t, st, q.Get("code"))
+	if tok.Status != 200 {
+		t.Fatalf("Nestor after the administrator's consent: %+v", tok)
+	}
+	if status, _, body := postToolsCall(t, st, tok.AccessToken, "whoami"); status != 200 || !strings.Contains(string(body), "Nestor Wilke") || strings.Contains(string(body), `"isError":true`) {
+		t.Fatalf("whoami for Nestor: %d %s", status, body)
+	}
 }
