@@ -49,7 +49,9 @@ func StepUp(p ScopePolicy, ch resource.Challenge, logger *slog.Logger) func(http
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			info, ok := resource.TokenInfoFrom(r.Context())
-			if r.Method != http.MethodPost || r.Body == nil || !ok {
+			// A token with every configured scope can call every tool: no
+			// need to read the body.
+			if r.Method != http.MethodPost || r.Body == nil || !ok || len(ch.Missing(info.Scopes, p.Known)) == 0 {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -61,7 +63,11 @@ func StepUp(p ScopePolicy, ch resource.Challenge, logger *slog.Logger) func(http
 			// The transport reads the same bytes, and the same read error
 			// (a disconnect, an outer size limit): it refuses a body it
 			// cannot read whole, so no tool runs on a partial one.
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), stepUpReadErr{err}))
+			if err != nil {
+				r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), stepUpReadErr{err}))
+			} else {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			tools := calledTools(body)
 			var required []string
 			for _, t := range tools {
