@@ -95,13 +95,17 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
+	if a.server != nil {
+		// Before the first request: the metadata and consent pages read it.
+		a.server.Options.Scopes = issuedScopes(cfg, reg)
+	}
 	// Every request with a body gets BodyTimeout to deliver it (package
 	// reqbody); requests without one, such as GET /mcp, get no deadline.
 	s.Handler = reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
-			ScopesSupported:      cfg.RequiredScopes(),
+			ScopesSupported:      cfg.ScopesSupported(),
 			ResourceName:         cfg.ResourceName,
 		}),
 		mcp: mcpHandler(cfg, mcpSrv, reg, a, opts),
@@ -184,10 +188,13 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 
 // mcpHandler is the one place the /mcp handler chain is built: every
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
-// challenge), then mcpserver.Handler runs the JSON-RPC call (the lean path
-// for the stateless POSTs of every call, mcp-go's streamable HTTP transport
-// for the rest) and ends an answer that streams once its token expires or
-// its grant is revoked.
+// challenge), then a tools/call must carry the scopes of its tool (the
+// step-up challenge, mcpserver.StepUp), then mcpserver.Handler runs the
+// JSON-RPC call (the lean path for the stateless POSTs of every call,
+// mcp-go's streamable HTTP transport for the rest) and ends an answer that
+// streams once its token expires or its grant is revoked. The Origin check
+// comes before all of it (routes.go); both StepUp and Handler bound the
+// body by MCP_MAX_BODY_BYTES.
 func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, a modeAuth, opts options) http.Handler {
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
@@ -202,7 +209,38 @@ func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry,
 		BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: opts.Logger,
 		Ended: ended, RecheckEvery: oauth.GrantCheckInterval,
 	})
-	return resource.RequireBearer(a.verify, challenge, opts.Logger)(mcp)
+	return resource.RequireBearer(a.verify, challenge, opts.Logger)(
+		mcpserver.StepUp(scopePolicy(cfg, reg), challenge, cfg.MCPMaxBody, opts.Logger)(mcp))
+}
+
+// scopePolicy is what StepUp needs of the registry, in the scopes' form for
+// the mode (config.ChallengeScope).
+func scopePolicy(cfg config.Config, reg *tools.Registry) mcpserver.ScopePolicy {
+	return mcpserver.ScopePolicy{
+		Known: cfg.ScopesSupported(),
+		Required: func(tool string) ([]string, bool) {
+			names, ok := reg.RequiredScopes(tool)
+			for i, n := range names {
+				names[i] = cfg.ChallengeScope(n)
+			}
+			return names, ok
+		},
+	}
+}
+
+// issuedScopes are the scopes our authorization server issues (mode
+// proxy), each with its words for the consent page and the Entra
+// permissions the sign-in asks for with it.
+func issuedScopes(cfg config.Config, reg *tools.Registry) []oauth.Scope {
+	var out []oauth.Scope
+	for _, s := range cfg.ToolScopes {
+		out = append(out, oauth.Scope{
+			Name:        s.Name,
+			Description: reg.Describe(s.Name, cfg.ResourceName),
+			Permissions: s.Permissions,
+		})
+	}
+	return out
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In
@@ -216,6 +254,11 @@ func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
 		ClientSecret:  cfg.ClientSecret,
 		HTTPClient:    opts.HTTPClient,
 		Now:           opts.Clock,
+	}
+	if cfg.Mode == config.ModeProxy {
+		// The administrator lands on /callback, which says what happened
+		// (oauth.Handler.Callback); mode entra has no such page.
+		obo.AdminConsentRedirectURL = cfg.PublicBaseURL + "/callback"
 	}
 	if cfg.ManagedIdentityClientID != "" {
 		var err error

@@ -140,8 +140,10 @@ func (c Config) EntraIssuer() string { return c.AuthorityHost + "/" + c.TenantID
 
 // RequiredScopes are the scopes a token must carry to use /mcp, in the form
 // clients request them: our own scope in mode proxy, the Entra API scope
-// (api://…/user_impersonation) in mode entra. PRM scopes_supported and the
-// challenge's scope parameter list exactly these.
+// (api://…/user_impersonation) in mode entra. The 401 challenge names
+// exactly these; a tool that needs more gets the 403 step-up challenge
+// (mcpserver.StepUp), and PRM scopes_supported lists every scope
+// (ScopesSupported).
 func (c Config) RequiredScopes() []string {
 	if c.Mode == ModeProxy {
 		return []string{c.MCPScope}
@@ -151,6 +153,33 @@ func (c Config) RequiredScopes() []string {
 
 // EntraScope is the fully qualified API scope, e.g. api://<client>/user_impersonation.
 func (c Config) EntraScope() string { return c.AppIDURI + "/" + c.APIScope }
+
+// ChallengeScope is a TOOL_SCOPES scope in the form clients request it and
+// challenges name it. Mode proxy: the scope itself (our authorization
+// server issues it). Mode entra: a scope of the app registration, which
+// Entra issues: the base scope is the API scope (ENTRA_API_SCOPE), every
+// other scope the app's scope of the same name, <ENTRA_APP_ID_URI>/<name>
+// (e.g. api://<client>/mail.read), which the app registration must expose.
+func (c Config) ChallengeScope(name string) string {
+	switch {
+	case c.Mode == ModeProxy:
+		return name
+	case name == c.MCPScope:
+		return c.EntraScope()
+	}
+	return c.AppIDURI + "/" + name
+}
+
+// ScopesSupported lists every TOOL_SCOPES scope, base first, as
+// ChallengeScope writes it: the scopes_supported of the protected resource
+// metadata (RFC 9728 §2).
+func (c Config) ScopesSupported() []string {
+	out := make([]string, 0, len(c.ToolScopes))
+	for _, s := range c.ToolScopes {
+		out = append(out, c.ChallengeScope(s.Name))
+	}
+	return out
+}
 
 var (
 	guidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -316,6 +345,15 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ToolScopes, problems = parseToolScopes(get(EnvToolScopes, DefaultToolScopes(c.MCPScope)), c.MCPScope)
 	for _, p := range problems {
 		bad(EnvToolScopes, "%s", p)
+	}
+	if c.Mode == ModeEntra {
+		// Each scope but the base one is a scope the app registration
+		// exposes (ChallengeScope), so it must be a valid Entra scope value.
+		for _, s := range c.ToolScopes {
+			if s.Name != c.MCPScope && !scopeNameRE.MatchString(s.Name) {
+				bad(EnvToolScopes, "scope %q: in mode entra every scope but %s is a scope of the app registration (%s/%s), so it may only have letters, digits, '_', '-' and '.'", s.Name, EnvMCPScope, EnvAppIDURI, s.Name)
+			}
+		}
 	}
 	loadMCP(&c, get, bad)
 

@@ -17,6 +17,10 @@ import (
 // code goes to the client with state and iss (RFC 9207).
 func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if q.Get("admin_consent") != "" {
+		h.adminConsentDone(w, r, q)
+		return
+	}
 	state := q.Get("state")
 	if state == "" {
 		errorPage(w, r, http.StatusBadRequest, "invalid_request", "The sign-in response has no state.")
@@ -53,7 +57,8 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	if err := h.Store.PutCode(r.Context(), store.Code{
 		Hash: tokens.Hash(code), ClientID: areq.ClientID, RedirectURI: areq.RedirectURI,
 		CodeChallenge: areq.CodeChallenge, Resource: areq.Resource, Scope: areq.Scope,
-		GrantID: grant.ID, Subject: grant.Subject, CreatedAt: now, ExpiresAt: now.Add(h.Options.AuthCodeTTL),
+		GrantID: grant.ID, Subject: grant.Subject, Replaces: h.linkGrant(r, areq, grant),
+		CreatedAt: now, ExpiresAt: now.Add(h.Options.AuthCodeTTL),
 	}); err != nil {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
@@ -120,4 +125,50 @@ func (h *Handler) OpenUpstream(g store.Grant) (entra.Tokens, error) {
 	var t entra.Tokens
 	err = json.Unmarshal(b, &t)
 	return t, err
+}
+
+// linkGrant records g as the grant this browser's approval of the client
+// leads to, and returns the grant the previous sign-in through that
+// approval created, if the same user made it: redeeming the new code
+// revokes it, so a re-authorization (a step-up to a wider scope, or signing
+// in again) leaves one refresh-token family, the one the client now holds.
+// Without an approval record (another browser) nothing is linked.
+func (h *Handler) linkGrant(r *http.Request, areq store.AuthRequest, g store.Grant) string {
+	ctx := r.Context()
+	c, ok := h.approvedConsent(r, areq.ClientID, areq.RedirectURI)
+	if !ok {
+		return ""
+	}
+	var replaces string
+	if c.GrantID != "" && c.GrantID != g.ID {
+		old, err := h.Store.GetGrant(ctx, c.GrantID)
+		if err == nil && old.Subject == g.Subject && old.ClientID == g.ClientID {
+			replaces = old.ID
+		}
+	}
+	c.GrantID = g.ID
+	if err := h.Store.PutConsent(ctx, c); err != nil {
+		// The sign-in stands; only the link for the next one is lost.
+		h.logger().WarnContext(ctx, "callback: could not record the grant with the consent", "err", err)
+	}
+	return replaces
+}
+
+// adminConsentDone answers Entra's redirect after an administrator used the
+// admin-consent URL a tool result gave (it names /callback as redirect_uri):
+// admin_consent=True with the tenant, or an error. It only informs: no
+// grant or code comes of it. Nothing from the query is shown but the
+// error code, so the page cannot carry someone else's text.
+func (h *Handler) adminConsentDone(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if e := q.Get("error"); e != "" {
+		h.logger().InfoContext(r.Context(), "admin consent not granted", "code", e, "error_description", q.Get("error_description"))
+		code := "access_denied"
+		if oauthErrorCode.MatchString(e) {
+			code = e
+		}
+		errorPage(w, r, http.StatusBadRequest, code, "Administrator consent was not granted. The tools that need it keep telling users so; an administrator can try again from the link they show.")
+		return
+	}
+	h.audit(r, "admin consent granted at Entra", "tenant", q.Get("tenant"))
+	infoPage(w, r, "Consent granted", "An administrator granted this server's tools the permissions they asked for, for everyone in the organization. Return to your MCP client and call the tool again.")
 }

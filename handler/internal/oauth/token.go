@@ -101,7 +101,18 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 			return tokenResponse{}, oerr
 		}
 	}
-	return h.issue(r, g, c.Scope, refresh)
+	resp, oerr := h.issue(r, g, c.Scope, refresh)
+	if oerr == nil && c.Replaces != "" {
+		// The same user's previous sign-in through this client in this
+		// browser: the client holds the new tokens now, so the old family
+		// goes (linkGrant in callback.go).
+		if err := h.revokeGrant(r.Context(), c.Replaces); err != nil {
+			h.logger().WarnContext(r.Context(), "token: could not revoke the replaced grant", "grant", c.Replaces, "err", err)
+		} else {
+			h.audit(r, "grant replaced by a new sign-in", "client_id", client.ID, "grant", g.ID, "replaced", c.Replaces)
+		}
+	}
+	return resp, oerr
 }
 
 // issue mints an access token with accessScope for the grant; refresh is

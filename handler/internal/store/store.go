@@ -172,8 +172,11 @@ type Consent struct {
 	ClientID    string
 	RedirectURI string
 	Scope       string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// GrantID is the grant the last sign-in through this approval created:
+	// the next one, by the same user, replaces it.
+	GrantID   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Code is an authorization code (OAuth 2.1 §4.1.2), stored under its hash.
@@ -186,9 +189,12 @@ type Code struct {
 	Scope         string
 	GrantID       string
 	Subject       string
-	RedeemedAt    time.Time // set by TakeCode; zero: not yet redeemed
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// Replaces is the grant the same user's previous sign-in through the
+	// same client created in this browser; redeeming the code revokes it.
+	Replaces   string
+	RedeemedAt time.Time // set by TakeCode; zero: not yet redeemed
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // Grant is one user's authorization of one client: the refresh-token family

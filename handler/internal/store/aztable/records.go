@@ -85,6 +85,7 @@ func encodeConsent(c store.Consent) ([]byte, error) {
 	p.str("ClientID", c.ClientID)
 	p.str("RedirectURI", c.RedirectURI)
 	p.str("Scope", c.Scope)
+	p.str("GrantID", c.GrantID)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
 	return p.entity(kindConsent, c.Key)
@@ -96,6 +97,7 @@ func decodeConsent(f *fields) (store.Consent, error) {
 		ClientID:    f.str("ClientID"),
 		RedirectURI: f.str("RedirectURI"),
 		Scope:       f.str("Scope"),
+		GrantID:     f.str("GrantID"),
 		CreatedAt:   f.time("CreatedAt"),
 		ExpiresAt:   f.time("ExpiresAt"),
 	}
@@ -112,6 +114,7 @@ func encodeCode(c store.Code) ([]byte, error) {
 	p.str("Scope", c.Scope)
 	p.str("GrantID", c.GrantID)
 	p.str("Subject", c.Subject)
+	p.str("Replaces", c.Replaces)
 	p.time("RedeemedAt", c.RedeemedAt)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
@@ -128,6 +131,7 @@ func decodeCode(f *fields) (store.Code, error) {
 		Scope:         f.str("Scope"),
 		GrantID:       f.str("GrantID"),
 		Subject:       f.str("Subject"),
+		Replaces:      f.str("Replaces"),
 		RedeemedAt:    f.time("RedeemedAt"),
 		CreatedAt:     f.time("CreatedAt"),
 		ExpiresAt:     f.time("ExpiresAt"),
