@@ -3,9 +3,11 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -35,7 +37,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		// Entra's description carries AADSTS codes for the log; the client
 		// gets a plain OAuth error.
-		h.logger().InfoContext(r.Context(), "callback: entra returned an error", "code", e, "error_description", q.Get("error_description"))
+		h.upstreamError(r, "callback", areq.ClientID, e, q.Get("error_description"))
 		code := "access_denied"
 		if e == "temporarily_unavailable" || e == "server_error" {
 			code = e
@@ -58,7 +60,8 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.audit(r, "authorization code issued", "client_id", areq.ClientID, "sub", grant.Subject, "grant", grant.ID)
+	h.audit(r, audit.SignInCompleted, slog.String("client_id", areq.ClientID), slog.String("sub", grant.Subject),
+		slog.String("tid", grant.TenantID), audit.Grant(grant.ID))
 	v := url.Values{"code": {code}, "iss": {h.Options.PublicBaseURL}}
 	if areq.State != "" {
 		v.Set("state", areq.State)
@@ -76,7 +79,7 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 	if err != nil {
 		var ue *entra.UpstreamError
 		if errors.As(err, &ue) && ue.Definitive() {
-			h.logger().WarnContext(r.Context(), "callback: entra refused the code", "err", err)
+			h.upstreamError(r, "code", areq.ClientID, ue.Code, ue.Description)
 			return store.Grant{}, AccessDenied("sign-in at Microsoft Entra ID was refused")
 		}
 		return store.Grant{}, TemporarilyUnavailable(err)

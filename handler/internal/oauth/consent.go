@@ -2,12 +2,14 @@ package oauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -110,7 +112,7 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if decision == "deny" {
-		h.audit(r, "consent denied", "client_id", areq.ClientID)
+		h.audit(r, audit.ConsentDenied, slog.String("client_id", areq.ClientID), slog.String("redirect_uri", areq.RedirectURI))
 		h.redirectError(w, r, areq.RedirectURI, areq.State, AccessDenied("the user denied the request"))
 		return
 	}
@@ -127,7 +129,8 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.audit(r, "consent approved", "client_id", areq.ClientID)
+	h.audit(r, audit.ConsentApproved, slog.String("client_id", areq.ClientID),
+		slog.String("redirect_uri", areq.RedirectURI), slog.String("scope", areq.Scope))
 	h.approve(w, r, areq)
 }
 

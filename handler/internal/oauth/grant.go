@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -72,7 +74,10 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 			if errors.As(err, &ue) && ue.Definitive() {
 				// Entra revoked the session: so do we.
 				_ = h.revokeGrant(ctx, grantID)
-				h.logger().InfoContext(ctx, "upstream refresh refused; grant revoked", "grant", grantID, "err", err)
+				audit.Log(ctx, h.logger(), audit.UpstreamError, slog.String("stage", "refresh"), slog.String("client_id", g.ClientID),
+					slog.String("error", ue.Code), slog.String("aadsts", audit.AADSTS(ue.Description)))
+				audit.Log(ctx, h.logger(), audit.GrantRevoked, slog.String("by", "entra"), slog.String("client_id", g.ClientID),
+					slog.String("sub", g.Subject), audit.Grant(grantID))
 				return "", time.Time{}, fmt.Errorf("%w: upstream refresh refused: %w", resource.ErrInvalidToken, err)
 			}
 			return "", time.Time{}, err
