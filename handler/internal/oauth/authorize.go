@@ -101,6 +101,15 @@ func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.
 		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
 		return store.Client{}, "", false
 	}
+	switch blocked, err := h.blocked(r.Context(), client.ID); {
+	case err != nil:
+		errorPage(w, r, statusFor(err), "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		return store.Client{}, "", false
+	case blocked:
+		h.logger().InfoContext(r.Context(), "authorize: client blocked by the operator", "client_id", clientID)
+		errorPage(w, r, http.StatusForbidden, "access_denied", "The operator of this server has blocked this application. Ask your administrator if you think this is a mistake.")
+		return store.Client{}, "", false
+	}
 	redirectURI := q.Get("redirect_uri")
 	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
 		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)

@@ -34,6 +34,10 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, http.StatusBadRequest, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
 		return
 	}
+	if areq.ClientID == "" {
+		h.accountCallback(w, r, areq) // a sign-in to the connected-apps page
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		// Entra's description carries AADSTS codes for the log; the client
 		// gets a plain OAuth error.
@@ -93,13 +97,24 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 	g := store.Grant{
 		ID: tokens.NewOpaque(), ClientID: areq.ClientID, Subject: id.ObjectID, Name: id.Name,
 		Username: id.PreferredUsername, TenantID: id.TenantID, Scope: areq.Scope, Resource: areq.Resource,
-		UpstreamExpiresAt: toks.Expiry, CreatedAt: now, ExpiresAt: now.Add(h.Options.RefreshTokenTTL),
+		UpstreamExpiresAt: toks.Expiry, RedirectURI: areq.RedirectURI,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(h.Options.RefreshTokenTTL),
 	}
 	if g.Upstream, err = h.sealUpstream(g.ID, toks); err != nil {
 		return store.Grant{}, ServerError(err)
 	}
 	if err := h.Store.CreateGrant(r.Context(), g); err != nil {
 		return store.Grant{}, storeError(err)
+	}
+	// Checked after the grant is written: an operator who blocks the client
+	// and then deletes its grants either finds this grant or is seen here.
+	switch blocked, err := h.blocked(r.Context(), g.ClientID); {
+	case err != nil || blocked:
+		_ = h.revokeGrant(r.Context(), g.ID)
+		if err != nil {
+			return store.Grant{}, storeError(err)
+		}
+		return store.Grant{}, AccessDenied("the operator of this server has blocked this application")
 	}
 	return g, nil
 }

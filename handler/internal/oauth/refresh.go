@@ -75,6 +75,7 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	}
 	resp, oerr := h.issue(g, scope, string(next))
 	if oerr == nil && rotated {
+		h.markUsed(r.Context(), g)
 		// Once per rotation: a repeat inside the grace window hands out
 		// the same successor and is no new event.
 		h.audit(r, audit.RefreshRotated, slog.String("client_id", client.ID), slog.String("sub", g.Subject),

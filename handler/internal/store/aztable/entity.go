@@ -22,6 +22,11 @@ const (
 	kindGrant   = "grant"
 	kindRefresh = "refresh"
 	kindCounter = "counter"
+	kindBlock   = "block"
+	// The grant indexes (list.go): rows naming a grant under its user or
+	// its client.
+	kindUserGrant   = "usergrant"
+	kindClientGrant = "clientgrant"
 )
 
 // Property size limits of Table Storage: 64 KiB per string (UTF-16, so 32K

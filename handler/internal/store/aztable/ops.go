@@ -169,6 +169,10 @@ func (s *Store) deleteListed(ctx context.Context, entities [][]byte, keep func(*
 		if err := e.UnmarshalJSON(raw); err != nil {
 			return n, fmt.Errorf("aztable: decode listed entity: %w", err)
 		}
+		if e.Properties == nil {
+			e.Properties = map[string]any{}
+		}
+		e.Properties["PartitionKey"] = e.PartitionKey // for keep
 		if keep != nil && !keep(&fields{m: e.Properties}) {
 			continue
 		}

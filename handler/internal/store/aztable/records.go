@@ -147,7 +147,9 @@ func encodeGrant(g store.Grant) ([]byte, error) {
 	p.str("Resource", g.Resource)
 	p.bin("Upstream", g.Upstream) // Edm.Binary, at most 64 KiB
 	p.time("UpstreamExpiresAt", g.UpstreamExpiresAt)
+	p.str("RedirectURI", g.RedirectURI)
 	p.time("CreatedAt", g.CreatedAt)
+	p.time("LastUsedAt", g.LastUsedAt)
 	p.time("ExpiresAt", g.ExpiresAt)
 	return p.entity(kindGrant, g.ID)
 }
@@ -164,7 +166,9 @@ func decodeGrant(f *fields) (store.Grant, error) {
 		Resource:          f.str("Resource"),
 		Upstream:          f.bin("Upstream"),
 		UpstreamExpiresAt: f.time("UpstreamExpiresAt"),
+		RedirectURI:       f.str("RedirectURI"),
 		CreatedAt:         f.time("CreatedAt"),
+		LastUsedAt:        f.time("LastUsedAt"),
 		ExpiresAt:         f.time("ExpiresAt"),
 	}
 	return g, f.err
