@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -27,7 +28,19 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	logger := newLogger(cfg, stderr)
 	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
 
-	srv, err := newServer(cfg, options{Logger: logger})
+	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the last spans; bounded, the host is waiting for us to exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			logger.Warn("flushing spans failed", "err", err)
+		}
+	}()
+	srv, err := newServer(cfg, options{Logger: logger, Tracing: tracing})
 	if err != nil {
 		return err
 	}
@@ -48,7 +61,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode, "public_base_url", cfg.PublicBaseURL,
-		"behind_functions_host", cfg.BehindHost, "version", version)
+		"behind_functions_host", cfg.BehindHost, "tracing", tracing.Enabled(), "version", version)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -18,6 +18,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -42,6 +43,9 @@ type options struct {
 	// documents; the zero value is the production one. Clock and Logger
 	// are filled in.
 	ClientMetadata oauth.CIMDOptions
+	// Tracing records spans (package telemetry); nil: off, and nothing is
+	// wrapped.
+	Tracing *telemetry.Tracing
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -90,7 +94,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Handler = reqlog.Middleware(opts.Logger, newMux(endpoints{
+	s.Handler = opts.Tracing.Handler(reqlog.Middleware(opts.Logger, newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
@@ -100,7 +104,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
 		healthz: healthz(cfg),
 		as:      a.server,
-	}))
+	})))
 	return s, nil
 }
 
@@ -119,6 +123,12 @@ func (opts options) withDefaults(cfg config.Config) (options, error) {
 			return opts, err
 		}
 		opts.HTTPClient = c
+	}
+	if opts.Tracing.Enabled() {
+		// A copy: the caller's client stays as it was.
+		c := *opts.HTTPClient
+		c.Transport = opts.Tracing.UpstreamTransport(transportOf(c.Transport))
+		opts.HTTPClient = &c
 	}
 	return opts, nil
 }
@@ -235,4 +245,11 @@ func healthz(cfg config.Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
 	})
+}
+
+func transportOf(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return http.DefaultTransport
+	}
+	return rt
 }

@@ -14,7 +14,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Event is the stable name of an audit event.
@@ -66,6 +69,14 @@ func Log(ctx context.Context, l *slog.Logger, e Event, attrs ...slog.Attr) {
 	r.AddAttrs(slog.String("event", string(e)))
 	r.AddAttrs(attrs...)
 	_ = l.Handler().Handle(ctx, r) // a log write that fails has nowhere better to go
+	if s := telemetry.Span(ctx); s != nil {
+		// The same event on the request's span: its fields are secret-free.
+		kv := make([]attribute.KeyValue, 0, len(attrs))
+		for _, a := range attrs {
+			kv = append(kv, attribute.String(a.Key, a.Value.String()))
+		}
+		s.AddEvent("audit "+string(e), trace.WithAttributes(kv...))
+	}
 }
 
 // GrantRef names a grant in logs, traces, the connected-apps page and the

@@ -54,6 +54,9 @@ const (
 	EnvMCPScope           = "MCP_SCOPE"
 	EnvLogLevel           = "LOG_LEVEL"
 	EnvLogFormat          = "LOG_FORMAT"
+	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvOTLPHeaders        = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvServiceName        = "OTEL_SERVICE_NAME"
 	EnvPort               = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	EnvPortFallback       = "PORT"
 	EnvBehindHost         = "BEHIND_FUNCTIONS_HOST"
@@ -114,9 +117,16 @@ type Config struct {
 	MCPScope         string // the scope our AS issues for /mcp in mode proxy
 	LogLevel         string
 	LogJSON          bool
-	Port             int
-	BehindHost       bool // requests arrive through the Functions host's forwarder
-	InAzure          bool
+	// OTLPEndpoint is the OTLP/HTTP collector traces go to; empty: tracing
+	// is off (package telemetry).
+	OTLPEndpoint string
+	// OTLPHeaders are sent with every export (a collector's API key): a
+	// secret.
+	OTLPHeaders string
+	ServiceName string // OTEL_SERVICE_NAME; service.name of the spans
+	Port        int
+	BehindHost  bool // requests arrive through the Functions host's forwarder
+	InAzure     bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -328,6 +338,15 @@ func Load(getenv func(string) string) (Config, error) {
 		bad(EnvLogFormat, "%q is not one of json, text", f)
 	}
 
+	c.OTLPEndpoint = strings.TrimRight(get(EnvOTLPEndpoint, ""), "/")
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			bad(EnvOTLPEndpoint, "%q is not an http(s) base URL", c.OTLPEndpoint)
+		}
+	}
+	c.OTLPHeaders = getenv(EnvOTLPHeaders)
+	c.ServiceName = get(EnvServiceName, "entra-mcp-functions")
+
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
@@ -382,6 +401,7 @@ func Settings() []string {
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
 		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
+		EnvOTLPEndpoint, EnvOTLPHeaders, EnvServiceName,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 )
 
@@ -32,6 +33,9 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.
 	}
 	if g.Subject != c.Subject || g.ClientID != c.ClientID {
 		return nil, fmt.Errorf("%w: token does not match its grant", resource.ErrInvalidToken)
+	}
+	if s := telemetry.Span(ctx); s != nil {
+		s.SetAttributes(telemetry.Client(c.ClientID), telemetry.Grant(audit.GrantRef(g.ID)))
 	}
 	return &resource.TokenInfo{
 		Subject: c.Subject, Name: g.Name, Username: g.Username, TenantID: g.TenantID,

@@ -35,6 +35,7 @@ type Store struct {
 	now     func() time.Time
 	timeout time.Duration
 	copts   *aztables.ClientOptions // used only by the NewFrom* constructors
+	rt      http.RoundTripper       // WithTransport; used only by the NewFrom* constructors
 }
 
 // Option configures a Store.
@@ -51,6 +52,10 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 // and NewFromEndpoint build their client with (default: few, short retries;
 // see defaultClientOptions). New ignores it.
 func WithClientOptions(o *aztables.ClientOptions) Option { return func(s *Store) { s.copts = o } }
+
+// WithTransport sends the NewFrom* constructors' requests through rt (the
+// tracing transport, package telemetry) instead of the SDK's own.
+func WithTransport(rt http.RoundTripper) Option { return func(s *Store) { s.rt = rt } }
 
 // New returns a Store on the table client points at. It makes no network
 // call: the table is created by the first operation that finds it missing, so
@@ -119,10 +124,16 @@ func expandConnectionString(connStr string) string {
 }
 
 func (s *Store) clientOptions() *aztables.ClientOptions {
+	o := defaultClientOptions()
 	if s.copts != nil {
-		return s.copts
+		o = s.copts
 	}
-	return defaultClientOptions()
+	if s.rt != nil {
+		c := *o
+		c.Transport = &http.Client{Transport: s.rt}
+		o = &c
+	}
+	return o
 }
 
 // defaultClientOptions keep the SDK's retries short. Its defaults (3 retries,
