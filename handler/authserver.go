@@ -159,8 +159,8 @@ func purgeEvery(ctx context.Context, st store.Store, every time.Duration, clock 
 
 // tableTracing gives Table Storage calls their spans when tracing is on.
 func tableTracing(opts options) aztable.Option {
-	if !opts.Tracing.Enabled() {
+	if !opts.Telemetry.Enabled() {
 		return func(*aztable.Store) {}
 	}
-	return aztable.WithTransport(opts.Tracing.TableTransport(http.DefaultTransport))
+	return aztable.WithTransport(opts.Telemetry.TableTransport(http.DefaultTransport))
 }

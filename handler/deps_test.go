@@ -37,6 +37,7 @@ func TestDeps(t *testing.T) {
 		mod + "internal/store/storetest":             "the store conformance suite",
 		mod + "internal/tools/toolstest":             "the tool test client",
 		mod + "internal/testutil":                    "test helpers",
+		mod + "internal/otlprecv":                    "the OTLP receiver of tests and dev.sh",
 		"testing":                                    "test infrastructure",
 		"net/http/httptest":                          "test infrastructure",
 		"github.com/modelcontextprotocol/go-sdk/mcp": "the Go SDK is only a test client",

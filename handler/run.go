@@ -28,7 +28,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	logger := newLogger(cfg, stderr)
 	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
 
-	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version})
+	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version,
+		Metrics: true, MetricInterval: cfg.MetricInterval})
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 			logger.Warn("flushing spans failed", "err", err)
 		}
 	}()
-	srv, err := newServer(cfg, options{Logger: logger, Tracing: tracing})
+	srv, err := newServer(cfg, options{Logger: logger, Telemetry: tracing})
 	if err != nil {
 		return err
 	}

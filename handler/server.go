@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
@@ -43,9 +44,9 @@ type options struct {
 	// documents; the zero value is the production one. Clock and Logger
 	// are filled in.
 	ClientMetadata oauth.CIMDOptions
-	// Tracing records spans (package telemetry); nil: off, and nothing is
-	// wrapped.
-	Tracing *telemetry.Tracing
+	// Telemetry records spans and metrics (package telemetry); nil: off,
+	// and nothing is wrapped.
+	Telemetry *telemetry.Telemetry
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -88,13 +89,14 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			Upstream:   tools.OBO{Exchange: obo, Assertion: a.assertion},
 			HTTPClient: opts.HTTPClient,
 			Logger:     opts.Logger,
+			Observe:    opts.Telemetry.ToolObserver(),
 		},
 	})
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.Handler = opts.Tracing.Handler(reqlog.Middleware(opts.Logger, newMux(endpoints{
+	mux := newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
@@ -104,8 +106,22 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		mcp:     mcpHandler(cfg, mcpSrv, a.verify, opts.Logger),
 		healthz: healthz(cfg),
 		as:      a.server,
-	})))
+	})
+	s.Handler = opts.Telemetry.Handler(reqlog.Middleware(opts.Logger, mux), routeOf(mux))
 	return s, nil
+}
+
+// routeOf names the route a request matches, for the request metrics:
+// the pattern ("POST /mcp"), or "unmatched" for what only the 404 and 405
+// answers catch.
+func routeOf(mux *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		_, p := mux.Handler(r)
+		if p == "/" || !strings.Contains(p, " ") {
+			return "unmatched"
+		}
+		return p
+	}
 }
 
 // withDefaults fills in what the zero options leave out.
@@ -116,7 +132,7 @@ func (opts options) withDefaults(cfg config.Config) (options, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Logger.Handler()})
+	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Telemetry.LogHandler(opts.Logger.Handler())})
 	if opts.HTTPClient == nil {
 		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
 		if err != nil {
@@ -124,10 +140,10 @@ func (opts options) withDefaults(cfg config.Config) (options, error) {
 		}
 		opts.HTTPClient = c
 	}
-	if opts.Tracing.Enabled() {
+	if opts.Telemetry.Enabled() {
 		// A copy: the caller's client stays as it was.
 		c := *opts.HTTPClient
-		c.Transport = opts.Tracing.UpstreamTransport(transportOf(c.Transport))
+		c.Transport = opts.Telemetry.UpstreamTransport(transportOf(c.Transport))
 		opts.HTTPClient = &c
 	}
 	return opts, nil

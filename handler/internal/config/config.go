@@ -57,6 +57,7 @@ const (
 	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	EnvOTLPHeaders        = "OTEL_EXPORTER_OTLP_HEADERS"
 	EnvServiceName        = "OTEL_SERVICE_NAME"
+	EnvMetricInterval     = "OTEL_METRIC_EXPORT_INTERVAL"
 	EnvPort               = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	EnvPortFallback       = "PORT"
 	EnvBehindHost         = "BEHIND_FUNCTIONS_HOST"
@@ -124,9 +125,12 @@ type Config struct {
 	// secret.
 	OTLPHeaders string
 	ServiceName string // OTEL_SERVICE_NAME; service.name of the spans
-	Port        int
-	BehindHost  bool // requests arrive through the Functions host's forwarder
-	InAzure     bool
+	// MetricInterval is how often metrics are exported (the OpenTelemetry
+	// setting is in milliseconds); default 60 s.
+	MetricInterval time.Duration
+	Port           int
+	BehindHost     bool // requests arrive through the Functions host's forwarder
+	InAzure        bool
 }
 
 // ResourceURL is the canonical MCP resource identifier (RFC 8707, RFC 9728 §2):
@@ -346,6 +350,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.OTLPHeaders = getenv(EnvOTLPHeaders)
 	c.ServiceName = get(EnvServiceName, "entra-mcp-functions")
+	if ms, err := strconv.Atoi(get(EnvMetricInterval, "60000")); err != nil || ms < 1000 || ms > 3600000 {
+		bad(EnvMetricInterval, "%q is not a number of milliseconds from 1000 to 3600000", get(EnvMetricInterval, ""))
+	} else {
+		c.MetricInterval = time.Duration(ms) * time.Millisecond
+	}
 
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
@@ -401,7 +410,7 @@ func Settings() []string {
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
 		EnvResourceName, EnvMCPScope, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
-		EnvOTLPEndpoint, EnvOTLPHeaders, EnvServiceName,
+		EnvOTLPEndpoint, EnvOTLPHeaders, EnvServiceName, EnvMetricInterval,
 	}
 }
 

@@ -45,7 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		TableName:      "oauthstate",
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		RegistrationIdleTTL: 30 * 24 * time.Hour, RegistrationQuota: 60,
-		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080, ServiceName: "entra-mcp-functions",
+		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", LogLevel: "info", Port: 8080, ServiceName: "entra-mcp-functions", MetricInterval: time.Minute,
 	}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", d)

@@ -59,6 +59,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String(EnvOTLPEndpoint, c.OTLPEndpoint),
 		slog.String(EnvOTLPHeaders, secret(c.OTLPHeaders)),
 		slog.String(EnvServiceName, c.ServiceName),
+		slog.String(EnvMetricInterval, c.MetricInterval.String()),
 		slog.Int(EnvPort, c.Port),
 		slog.Bool(EnvBehindHost, c.BehindHost),
 		slog.Bool("in_azure", c.InAzure),

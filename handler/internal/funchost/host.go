@@ -49,11 +49,11 @@ type Options struct {
 	// Stdout and Stderr receive the handler's output (default: discarded;
 	// the last few KB of both are kept for error messages either way).
 	Stdout, Stderr io.Writer
-	// Tracing, when set, gives every invocation a span of the host's own,
-	// child of the caller's traceparent, and forwards the traceparent of
-	// that span to the handler: what the host does with "telemetryMode":
-	// "OpenTelemetry" in host.json (StartTracing builds it from there).
-	Tracing *telemetry.Tracing
+	// Telemetry, when set, gives every invocation a span of the host's
+	// own, child of the caller's traceparent, and forwards the traceparent
+	// of that span to the handler: what the host does with "telemetryMode":
+	// "OpenTelemetry" in host.json (startTracing builds it from there).
+	Telemetry *telemetry.Telemetry
 }
 
 // Host is a running stand-in host.
@@ -87,8 +87,8 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 5 * time.Second
 	}
-	if opts.Tracing == nil {
-		if opts.Tracing, err = startTracing(app, opts.Env); err != nil {
+	if opts.Telemetry == nil {
+		if opts.Telemetry, err = startTracing(app, opts.Env); err != nil {
 			return nil, err
 		}
 	}
@@ -139,7 +139,7 @@ func (h *Host) Close() error {
 			_ = h.srv.Close() // streams still open: cut them; its error would only repeat why
 		}
 		err = h.stopHandler()
-		if terr := h.opts.Tracing.Shutdown(ctx); terr != nil && err == nil {
+		if terr := h.opts.Telemetry.Shutdown(ctx); terr != nil && err == nil {
 			err = fmt.Errorf("funchost: flushing spans: %w", terr)
 		}
 	})
@@ -150,7 +150,7 @@ func (h *Host) Close() error {
 // "telemetryMode": "OpenTelemetry" and the app settings (env, or this
 // process's environment) name an OTLP endpoint. Application Insights is
 // not modelled: there is none here.
-func startTracing(app *App, env []string) (*telemetry.Tracing, error) {
+func startTracing(app *App, env []string) (*telemetry.Telemetry, error) {
 	if !strings.EqualFold(app.Host.TelemetryMode, "OpenTelemetry") {
 		return nil, nil
 	}

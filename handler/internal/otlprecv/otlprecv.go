@@ -1,9 +1,10 @@
-// Package otlprecv is a small OTLP/HTTP trace receiver for tests and local
-// runs (scripts/dev.sh): it accepts what an OpenTelemetry SDK exports to
-// <endpoint>/v1/traces (protobuf, optionally gzip: the OTLP specification's
-// "OTLP/HTTP" binary encoding), keeps the spans and can print one line per
-// span. It is not a collector: no JSON encoding, no metrics or logs (those
-// are answered 404), no retries to ask for. Never linked into the handler.
+// Package otlprecv is a small OTLP/HTTP receiver for tests and local runs
+// (scripts/dev.sh): it accepts what an OpenTelemetry SDK exports to
+// <endpoint>/v1/traces and /v1/metrics (protobuf, optionally gzip: the OTLP
+// specification's "OTLP/HTTP" binary encoding), keeps the spans and the
+// metric points and can print one line per span. It is not a collector: no
+// JSON encoding, no logs (answered 404), no retries to ask for. Never
+// linked into the handler.
 package otlprecv
 
 import (
@@ -17,8 +18,10 @@ import (
 	"sync"
 	"time"
 
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -47,14 +50,24 @@ type Receiver struct {
 	// Out, when set, gets one line per span as it arrives.
 	Out io.Writer
 
-	mu    sync.Mutex
-	spans []Span
+	mu     sync.Mutex
+	spans  []Span
+	points []Point
+}
+
+// Point is one received metric data point: a sum's or gauge's value, or a
+// histogram's count.
+type Point struct {
+	Service string
+	Metric  string
+	Attrs   map[string]string
+	Value   float64
 }
 
 // ServeHTTP decodes one export request.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
-		http.Error(w, "otlprecv: only POST /v1/traces (traces, protobuf) is modelled", http.StatusNotFound)
+	if r.Method != http.MethodPost || (r.URL.Path != "/v1/traces" && r.URL.Path != "/v1/metrics") {
+		http.Error(w, "otlprecv: only POST /v1/traces and /v1/metrics (protobuf) are modelled", http.StatusNotFound)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf" {
@@ -73,6 +86,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.URL.Path == "/v1/metrics" {
+		rc.metrics(w, b)
 		return
 	}
 	var req coltracepb.ExportTraceServiceRequest
@@ -167,4 +184,47 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func (rc *Receiver) metrics(w http.ResponseWriter, b []byte) {
+	var req colmetricspb.ExportMetricsServiceRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		http.Error(w, "otlprecv: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var pts []Point
+	for _, rm := range req.GetResourceMetrics() {
+		service := attrs(rm.GetResource().GetAttributes())["service.name"]
+		for _, sm := range rm.GetScopeMetrics() {
+			for _, m := range sm.GetMetrics() {
+				add := func(kvs []*commonpb.KeyValue, v float64) {
+					pts = append(pts, Point{Service: service, Metric: m.GetName(), Attrs: attrs(kvs), Value: v})
+				}
+				for _, dp := range append(m.GetSum().GetDataPoints(), m.GetGauge().GetDataPoints()...) {
+					v := dp.GetAsDouble()
+					if _, ok := dp.GetValue().(*metricspb.NumberDataPoint_AsInt); ok {
+						v = float64(dp.GetAsInt())
+					}
+					add(dp.GetAttributes(), v)
+				}
+				for _, dp := range m.GetHistogram().GetDataPoints() {
+					add(dp.GetAttributes(), float64(dp.GetCount()))
+				}
+			}
+		}
+	}
+	rc.mu.Lock()
+	rc.points = append(rc.points, pts...)
+	rc.mu.Unlock()
+	out, _ := proto.Marshal(&colmetricspb.ExportMetricsServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(out)
+}
+
+// Points returns every metric point received so far (cumulative metrics
+// repeat in each export: the last one of a series is its total).
+func (rc *Receiver) Points() []Point {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]Point(nil), rc.points...)
 }

@@ -32,7 +32,7 @@ import (
 // same field (1: resource_spans) as ExportTraceServiceRequest, so the
 // bytes are the same without the collector package.
 type exporter struct {
-	url     string
+	base    string // the endpoint, without a trailing slash
 	headers http.Header
 	client  *http.Client
 }
@@ -47,7 +47,7 @@ func newExporter(endpoint, rawHeaders string) (*exporter, error) {
 		return nil, err
 	}
 	return &exporter{
-		url: strings.TrimSuffix(endpoint, "/") + "/v1/traces", headers: h,
+		base: strings.TrimSuffix(endpoint, "/"), headers: h,
 		// Bounded: an export that hangs must not hold spans forever.
 		client: &http.Client{Timeout: 10 * time.Second},
 	}, nil
@@ -80,11 +80,17 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if len(spans) == 0 {
 		return nil
 	}
-	body, err := proto.Marshal(encode(spans))
+	return e.send(ctx, "/v1/traces", encode(spans))
+}
+
+// send posts one OTLP/HTTP export request (protobuf).
+func (e *exporter) send(ctx context.Context, path string, msg proto.Message) error {
+	body, err := proto.Marshal(msg)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	url := e.base + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -99,7 +105,7 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("OTLP export: %s answered %d", e.url, resp.StatusCode)
+		return fmt.Errorf("OTLP export: %s answered %d", url, resp.StatusCode)
 	}
 	return nil
 }

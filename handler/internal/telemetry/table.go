@@ -31,7 +31,7 @@ func redact(u *url.URL) *url.URL {
 // query in the recorded URL. otelhttp records the request's URL, so the
 // request it sees carries the redacted URL, and the real one is put back
 // before the request leaves.
-func (t *Tracing) TableTransport(base http.RoundTripper) http.RoundTripper {
+func (t *Telemetry) TableTransport(base http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return base
 	}
@@ -42,7 +42,8 @@ func (t *Tracing) TableTransport(base http.RoundTripper) http.RoundTripper {
 		}
 		return base.RoundTrip(r)
 	})
-	traced := t.ClientTransport(inner, func(r *http.Request) string { return "table " + r.Method })
+	traced := t.ClientTransport(inner, func(r *http.Request) string { return "table " + r.Method },
+		func(*http.Request) string { return "table" })
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		ctx := context.WithValue(r.Context(), realURL{}, r.URL)
 		shown := r.Clone(ctx)

@@ -14,6 +14,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -28,11 +29,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Tracing is the handler's tracer provider, or nothing: the zero value and
-// a nil *Tracing are off, and every method then returns what it was given.
-type Tracing struct {
+// Telemetry is the handler's tracer and meter providers, or nothing: a nil
+// *Telemetry is off, and every method then returns what it was given.
+type Telemetry struct {
 	tp    *sdktrace.TracerProvider
 	props propagation.TextMapPropagator
+	m     *meters // nil unless Options.Metrics
 }
 
 // Options configure Start.
@@ -45,13 +47,17 @@ type Options struct {
 	// collector's API key, say.
 	Headers     string
 	ServiceName string // service.name; default "entra-mcp-functions"
-	Version     string // service.version
+	// Metrics adds OpenTelemetry metrics (metrics.go), exported to the same
+	// endpoint every MetricInterval (default 60 s) and at Shutdown.
+	Metrics        bool
+	MetricInterval time.Duration
+	Version        string // service.version
 }
 
 // Start sets up tracing, or returns nil when opts.Endpoint is empty. It
 // makes no network call: the exporter (otlp.go) connects when it first
 // sends.
-func Start(opts Options) (*Tracing, error) {
+func Start(opts Options) (*Telemetry, error) {
 	if opts.Endpoint == "" {
 		return nil, nil
 	}
@@ -71,52 +77,82 @@ func Start(opts Options) (*Tracing, error) {
 		// host's); sample what starts here.
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 	)
-	return &Tracing{tp: tp, props: propagation.TraceContext{}}, nil
+	t := &Telemetry{tp: tp, props: propagation.TraceContext{}}
+	if opts.Metrics {
+		if t.m, err = newMeters(metricExporter{exp}, res, opts.MetricInterval); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // Enabled reports whether spans are recorded and exported.
-func (t *Tracing) Enabled() bool { return t != nil && t.tp != nil }
+func (t *Telemetry) Enabled() bool { return t != nil && t.tp != nil }
 
 // Shutdown flushes the spans not yet exported.
-func (t *Tracing) Shutdown(ctx context.Context) error {
+func (t *Telemetry) Shutdown(ctx context.Context) error {
 	if !t.Enabled() {
 		return nil
 	}
-	return t.tp.Shutdown(ctx)
+	err := t.tp.Shutdown(ctx)
+	if t.m != nil {
+		err = errors.Join(err, t.m.mp.Shutdown(ctx))
+	}
+	return err
 }
 
 // Handler wraps the whole HTTP surface: one server span per request,
 // child of the incoming traceparent, named by method and path (paths here
 // hold no identifiers; queries are never recorded).
-func (t *Tracing) Handler(next http.Handler) http.Handler {
-	return t.ServerHandler(next, func(r *http.Request) string { return r.Method + " " + r.URL.Path })
+// route, when not nil, names the route a request matches for the request
+// metrics (http.route: "POST /mcp", or "unmatched"), so junk paths do not
+// become metric series.
+func (t *Telemetry) Handler(next http.Handler, route func(*http.Request) string) http.Handler {
+	return t.ServerHandler(next, func(r *http.Request) string { return r.Method + " " + r.URL.Path }, route)
 }
 
 // ServerHandler is Handler with the span's name chosen by name.
-func (t *Tracing) ServerHandler(next http.Handler, name func(*http.Request) string) http.Handler {
+func (t *Telemetry) ServerHandler(next http.Handler, name, route func(*http.Request) string) http.Handler {
 	if !t.Enabled() {
 		return next
 	}
-	return otelhttp.NewHandler(next, "server",
+	opts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.props),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
-	)
+	}
+	if t.m != nil {
+		opts = append(opts, otelhttp.WithMeterProvider(t.m.mp))
+		if route != nil {
+			opts = append(opts, otelhttp.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
+				return []attribute.KeyValue{attribute.String("http.route", route(r))}
+			}))
+		}
+	}
+	return otelhttp.NewHandler(next, "server", opts...)
 }
 
 // ClientTransport wraps base: a client span per request, named by name,
 // and the traceparent sent along. The span records the request's URL, so
 // use it only where URLs hold no secret (TableTransport is for those that
 // do).
-func (t *Tracing) ClientTransport(base http.RoundTripper, name func(*http.Request) string) http.RoundTripper {
+// With metrics on, the calls' durations and outcomes (status, error.type)
+// are recorded too, with peer.service from peer.
+func (t *Telemetry) ClientTransport(base http.RoundTripper, name, peer func(*http.Request) string) http.RoundTripper {
 	if !t.Enabled() {
 		return base
 	}
-	return otelhttp.NewTransport(base,
+	opts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.props),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
-	)
+	}
+	if t.m != nil {
+		opts = append(opts, otelhttp.WithMeterProvider(t.m.mp), otelhttp.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
+			return []attribute.KeyValue{attribute.String("peer.service", peer(r))}
+		}))
+	}
+	return otelhttp.NewTransport(base, opts...)
 }
 
 // Peer names the service a client span calls, from the request: Microsoft
@@ -136,8 +172,8 @@ func Peer(r *http.Request) string {
 // client span per call ("entra POST /<tenant>/oauth2/v2.0/token", "graph
 // GET /v1.0/me"), and the traceparent sent along. Their URLs carry no
 // secret (tokens and codes travel in bodies and headers).
-func (t *Tracing) UpstreamTransport(base http.RoundTripper) http.RoundTripper {
-	return t.ClientTransport(base, func(r *http.Request) string { return Peer(r) + " " + r.Method + " " + r.URL.Path })
+func (t *Telemetry) UpstreamTransport(base http.RoundTripper) http.RoundTripper {
+	return t.ClientTransport(base, func(r *http.Request) string { return Peer(r) + " " + r.Method + " " + r.URL.Path }, Peer)
 }
 
 // Span returns the request's span if it is recording, else nil. Callers

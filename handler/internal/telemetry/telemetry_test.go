@@ -2,13 +2,16 @@ package telemetry_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/otlprecv"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 )
@@ -34,7 +37,7 @@ func TestOffWrapsNothing(t *testing.T) {
 	h := handler{&called}
 	var urls []string
 	rt := transport{&urls}
-	if tr.Handler(h) != http.Handler(h) || tr.UpstreamTransport(rt) != http.RoundTripper(rt) || tr.TableTransport(rt) != http.RoundTripper(rt) {
+	if tr.Handler(h, nil) != http.Handler(h) || tr.UpstreamTransport(rt) != http.RoundTripper(rt) || tr.TableTransport(rt) != http.RoundTripper(rt) {
 		t.Error("a wrapper was added with tracing off")
 	}
 	if err := tr.Shutdown(t.Context()); err != nil {
@@ -76,7 +79,7 @@ func TestSpansReachTheCollector(t *testing.T) {
 	col := &collector{}
 	srv := httptest.NewServer(col)
 	defer srv.Close()
-	tr, err := telemetry.Start(telemetry.Options{Endpoint: srv.URL, Headers: "api-key=s%3Dcret", ServiceName: "test-svc"})
+	tr, err := telemetry.Start(telemetry.Options{Endpoint: srv.URL, Headers: "api-key=s%3Dcret", ServiceName: "test-svc", Metrics: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,10 @@ func TestSpansReachTheCollector(t *testing.T) {
 		if s := telemetry.Span(r.Context()); s != nil {
 			s.SetAttributes(telemetry.Client("client-1"))
 		}
+		log := slog.New(tr.LogHandler(slog.DiscardHandler))
+		// Written whatever the level, as audit events are.
+		audit.Log(r.Context(), log, audit.UpstreamError, slog.String("stage", "callback"), slog.String("aadsts", "AADSTS65004"), slog.String("client_id", "client-1"))
+		tr.ToolObserver()(r.Context(), "whoami", "ok", 3*time.Millisecond)
 		for _, c := range []struct {
 			cl *http.Client
 			u  string
@@ -100,7 +107,7 @@ func TestSpansReachTheCollector(t *testing.T) {
 			}
 			resp.Body.Close()
 		}
-	}))
+	}), func(*http.Request) string { return "GET /callback" })
 	req := httptest.NewRequest(http.MethodGet, "/callback?code=secret-code&state=s", nil)
 	req.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -133,6 +140,46 @@ func TestSpansReachTheCollector(t *testing.T) {
 			t.Errorf("client span %q: %+v", name, s)
 		}
 	}
+
+	// Metrics, flushed by Shutdown: requests by route and status, upstream
+	// calls by peer, audit events by event (no client id: not a
+	// dimension), tool calls by tool and outcome.
+	want := []struct {
+		metric string
+		attrs  map[string]string
+	}{
+		{"http.server.request.duration", map[string]string{"http.route": "GET /callback", "http.response.status_code": "200"}},
+		{"http.client.request.duration", map[string]string{"peer.service": "entra"}},
+		{"http.client.request.duration", map[string]string{"peer.service": "graph"}},
+		{"http.client.request.duration", map[string]string{"peer.service": "table"}},
+		{"mcp.audit.events", map[string]string{"event": "upstream.error", "stage": "callback", "aadsts": "AADSTS65004"}},
+		{"mcp.tool.calls", map[string]string{"tool": "whoami", "outcome": "ok"}},
+		{"mcp.tool.duration", map[string]string{"tool": "whoami", "outcome": "ok"}},
+	}
+	points := col.Points()
+	for _, w := range want {
+		found := false
+		for _, p := range points {
+			if p.Metric == w.metric && p.Service == "test-svc" && p.Value == 1 && subset(w.attrs, p.Attrs) {
+				found = true
+				if _, leaked := p.Attrs["client_id"]; leaked {
+					t.Errorf("%s has a client_id dimension", p.Metric)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s point with %v = 1; got %+v", w.metric, w.attrs, points)
+		}
+	}
+}
+
+func subset(want, have map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func mustParse(t *testing.T, s string) *url.URL {
