@@ -109,79 +109,8 @@ func TestOneSignInIsOneTrace(t *testing.T) {
 		t.Fatalf("token: %+v", tok)
 	}
 
-	spans := waitSpans(t, recv, traceID, func(s []otlprecv.Span) bool {
-		_, entra := spanNamed(s, "entra-mcp-functions", "entra POST")
-		_, table := spanNamed(s, "entra-mcp-functions", "table ")
-		_, host := spanNamed(s, "functions-host", "Function.callback")
-		return entra && (table || !onTables) && host
-	})
-	host, _ := spanNamed(spans, "functions-host", "Function.callback")
-	forward, okF := spanNamed(spans, "functions-host", "forward GET /callback")
-	handler, okH := spanNamed(spans, "entra-mcp-functions", "GET /callback")
-	switch {
-	case host.ParentID != parentID:
-		t.Errorf("the host's span does not continue the incoming traceparent: parent %s, want %s", host.ParentID, parentID)
-	case !okF || forward.ParentID != host.SpanID:
-		t.Errorf("no forwarding span under the host's span: %v", forward)
-	case !okH || handler.ParentID != forward.SpanID:
-		t.Errorf("the handler's span is not the child of the host's forwarding span: %v", handler)
-	}
-	var entra, table int
-	for _, s := range spans {
-		if s.Service != "entra-mcp-functions" || s.SpanID == handler.SpanID {
-			continue
-		}
-		if s.ParentID != handler.SpanID {
-			t.Errorf("span %q is not under the handler's request span", s.Name)
-		}
-		switch {
-		case strings.HasPrefix(s.Name, "entra "):
-			entra++
-		case strings.HasPrefix(s.Name, "table "):
-			table++
-			u, _ := url.PathUnescape(s.Attrs["url.full"])
-			if strings.Contains(u, "?") || (strings.Contains(u, "RowKey=") && !strings.Contains(u, "RowKey='…'")) {
-				t.Errorf("a Table span records keys or a query: %s", u)
-			}
-		}
-	}
-	if entra == 0 || (table == 0 && onTables) {
-		t.Errorf("spans under the handler's: %d Entra, %d Table; want both", entra, table)
-	}
-	if !hasEvent(handler, "audit signin.completed") {
-		t.Errorf("the handler's span has no signin.completed event: %v", handler.Events)
-	}
-
-	// A tool call: On-Behalf-Of at Entra and Graph /me in its trace.
-	tp2, traceID2, _ := traceparent(t)
-	ctx := context.Background()
-	mc, err := client.NewStreamableHttpClient(st.BaseURL+"/mcp", transport.WithHTTPHeaders(map[string]string{
-		"Authorization": "Bearer " + tok.AccessToken, "Traceparent": tp2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
-	if err := mc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "trace-test", Version: "1"}
-	if _, err := mc.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	if res, err := mc.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "whoami"}}); err != nil || res.IsError {
-		t.Fatalf("whoami: %v %v", err, res)
-	}
-	tool := waitSpans(t, recv, traceID2, func(s []otlprecv.Span) bool {
-		_, graph := spanNamed(s, "entra-mcp-functions", "graph GET /v1.0/me")
-		return graph
-	})
-	mcpSpan, _ := spanNamed(tool, "entra-mcp-functions", "POST /mcp")
-	if mcpSpan.Attrs["oauth.client_id"] != c.ID || len(mcpSpan.Attrs["oauth.grant"]) != 16 {
-		t.Errorf("the /mcp span does not name the client and grant: %v", mcpSpan.Attrs)
-	}
-
+	checkSignInTrace(t, recv, traceID, parentID, onTables)
+	checkToolTrace(t, recv, st, c, tok.AccessToken)
 	checkSpansHoldNo(t, recv.Spans(), []string{code, tok.AccessToken, tok.RefreshToken})
 	if !strings.Contains(st.Logs.String(), "trace_id="+traceID) {
 		t.Errorf("no handler log line carries trace_id=%s", traceID)
@@ -251,5 +180,104 @@ func checkSpansHoldNo(t *testing.T, spans []otlprecv.Span, secrets []string) {
 				t.Errorf("span %q holds a secret (%.10s…)", s.Name, secret)
 			}
 		}
+	}
+}
+
+// checkSignInTrace: the host's invocation span continues the caller's
+// traceparent, the handler's span is the child of the host's forwarding
+// span, and every Entra and Table Storage span is the handler's child.
+func checkSignInTrace(t *testing.T, recv *otlprecv.Receiver, traceID, parentID string, onTables bool) {
+	t.Helper()
+	spans := waitSpans(t, recv, traceID, func(s []otlprecv.Span) bool {
+		_, entra := spanNamed(s, "entra-mcp-functions", "entra POST")
+		_, table := spanNamed(s, "entra-mcp-functions", "table ")
+		_, host := spanNamed(s, "functions-host", "Function.callback")
+		return entra && (table || !onTables) && host
+	})
+	host, _ := spanNamed(spans, "functions-host", "Function.callback")
+	forward, okF := spanNamed(spans, "functions-host", "forward GET /callback")
+	handler, okH := spanNamed(spans, "entra-mcp-functions", "GET /callback")
+	switch {
+	case host.ParentID != parentID:
+		t.Errorf("the host's span does not continue the incoming traceparent: parent %s, want %s", host.ParentID, parentID)
+	case !okF || forward.ParentID != host.SpanID:
+		t.Errorf("no forwarding span under the host's span: %v", forward)
+	case !okH || handler.ParentID != forward.SpanID:
+		t.Errorf("the handler's span is not the child of the host's forwarding span: %v", handler)
+	}
+	var entra, table int
+	for _, s := range spans {
+		if s.Service != "entra-mcp-functions" || s.SpanID == handler.SpanID {
+			continue
+		}
+		if s.ParentID != handler.SpanID {
+			t.Errorf("span %q is not under the handler's request span", s.Name)
+		}
+		switch {
+		case strings.HasPrefix(s.Name, "entra "):
+			entra++
+		case strings.HasPrefix(s.Name, "table "):
+			table++
+			u, _ := url.PathUnescape(s.Attrs["url.full"])
+			if strings.Contains(u, "?") || (strings.Contains(u, "RowKey=") && !strings.Contains(u, "RowKey='…'")) {
+				t.Errorf("a Table span records keys or a query: %s", u)
+			}
+		}
+	}
+	if entra == 0 || (table == 0 && onTables) {
+		t.Errorf("spans under the handler's: %d Entra, %d Table; want both", entra, table)
+	}
+	if !hasEvent(handler, "audit signin.completed") {
+		t.Errorf("the handler's span has no signin.completed event: %v", handler.Events)
+	}
+}
+
+// checkToolTrace calls whoami with a traceparent: its trace holds the
+// On-Behalf-Of exchange at Entra and the Graph call, both under the
+// tools/call request's span, which names the client and the grant.
+func checkToolTrace(t *testing.T, recv *otlprecv.Receiver, st *stack, c oauthClient, accessToken string) {
+	t.Helper()
+	tp, traceID, _ := traceparent(t)
+	ctx := context.Background()
+	mc, err := client.NewStreamableHttpClient(st.BaseURL+"/mcp", transport.WithHTTPHeaders(map[string]string{
+		"Authorization": "Bearer " + accessToken, "Traceparent": tp}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	if err := mc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "trace-test", Version: "1"}
+	if _, err := mc.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := mc.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "whoami"}}); err != nil || res.IsError {
+		t.Fatalf("whoami: %v %v", err, res)
+	}
+	spans := waitSpans(t, recv, traceID, func(s []otlprecv.Span) bool {
+		_, graph := spanNamed(s, "entra-mcp-functions", "graph GET /v1.0/me")
+		return graph
+	})
+	graph, _ := spanNamed(spans, "entra-mcp-functions", "graph GET /v1.0/me")
+	var call otlprecv.Span
+	obo := false
+	for _, s := range spans {
+		if s.SpanID == graph.ParentID {
+			call = s
+		}
+	}
+	for _, s := range spans {
+		obo = obo || (strings.HasPrefix(s.Name, "entra POST") && s.ParentID == call.SpanID)
+	}
+	switch {
+	case call.Name != "POST /mcp":
+		t.Errorf("the Graph span's parent is %q, want the tools/call request's span", call.Name)
+	case call.Attrs["oauth.client_id"] != c.ID || len(call.Attrs["oauth.grant"]) != 16:
+		t.Errorf("the /mcp span does not name the client and grant: %v", call.Attrs)
+	case !obo:
+		t.Error("no On-Behalf-Of span at Entra under the tools/call request's span")
 	}
 }

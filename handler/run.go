@@ -13,6 +13,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
+	"go.opentelemetry.io/otel"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -28,6 +29,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	logger := newLogger(cfg, stderr)
 	logger.Debug("configuration", "config", cfg) // secrets redacted (Config.LogValue)
 
+	// The SDK reports export failures to a process-wide handler: ours logs
+	// them like everything else (a collector that is down is a warning).
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("telemetry export failed", "err", err) }))
 	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version,
 		Metrics: true, MetricInterval: cfg.MetricInterval})
 	if err != nil {

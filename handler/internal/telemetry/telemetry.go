@@ -124,9 +124,14 @@ func (t *Telemetry) ServerHandler(next http.Handler, name, route func(*http.Requ
 	if t.m != nil {
 		opts = append(opts, otelhttp.WithMeterProvider(t.m.mp))
 		if route != nil {
-			opts = append(opts, otelhttp.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
-				return []attribute.KeyValue{attribute.String("http.route", route(r))}
-			}))
+			// otelhttp puts a Labeler in the request's context; what is
+			// added to it becomes attributes of the request metrics.
+			inner := next
+			next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				l, _ := otelhttp.LabelerFromContext(r.Context())
+				l.Add(attribute.String("http.route", route(r)))
+				inner.ServeHTTP(w, r)
+			})
 		}
 	}
 	return otelhttp.NewHandler(next, "server", opts...)
@@ -147,12 +152,17 @@ func (t *Telemetry) ClientTransport(base http.RoundTripper, name, peer func(*htt
 		otelhttp.WithPropagators(t.props),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
 	}
-	if t.m != nil {
-		opts = append(opts, otelhttp.WithMeterProvider(t.m.mp), otelhttp.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
-			return []attribute.KeyValue{attribute.String("peer.service", peer(r))}
-		}))
+	if t.m == nil {
+		return otelhttp.NewTransport(base, opts...)
 	}
-	return otelhttp.NewTransport(base, opts...)
+	traced := otelhttp.NewTransport(base, append(opts, otelhttp.WithMeterProvider(t.m.mp))...)
+	// The client Labeler in the request's context gives the call metrics
+	// their peer.service.
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		l := &otelhttp.Labeler{}
+		l.Add(attribute.String("peer.service", peer(r)))
+		return traced.RoundTrip(r.WithContext(otelhttp.ContextWithClientLabeler(r.Context(), l)))
+	})
 }
 
 // Peer names the service a client span calls, from the request: Microsoft
