@@ -89,9 +89,9 @@ func TestToolsEndToEnd(t *testing.T) {
 		if me := call(megan, "whoami", nil); me.IsError || !strings.Contains(testutil.ToolText(me), "Megan Bowen") {
 			t.Fatalf("whoami: %s", testutil.ToolText(me))
 		}
-		line := regexp.MustCompile(`(?m)^.*msg="tool needs consent".*$`).FindString(st.Logs.String())
-		if !strings.Contains(line, "tool=recent_mail") || !strings.Contains(line, "request_id=") {
-			t.Errorf("no consent log line with tool and request id; got %q", line)
+		line := regexp.MustCompile(`(?m)^.*msg=audit.*event=upstream.error stage=obo.*$`).FindString(st.Logs.String())
+		if !strings.Contains(line, "tool=recent_mail") || !strings.Contains(line, "request_id=") || !strings.Contains(line, "aadsts=AADSTS65001") {
+			t.Errorf("no upstream.error audit line with tool, request id and AADSTS code; got %q", line)
 		}
 	})
 
