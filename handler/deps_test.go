@@ -38,6 +38,8 @@ func TestDeps(t *testing.T) {
 		mod + "internal/tools/toolstest":             "the tool test client",
 		mod + "internal/testutil":                    "test helpers",
 		mod + "internal/otlprecv":                    "the OTLP receiver of tests and dev.sh",
+		mod + "internal/cluster":                     "the scale-out stand-in of the multi-instance tests and the soak",
+		mod + "internal/headless":                    "the test and soak MCP client",
 		"testing":                                    "test infrastructure",
 		"net/http/httptest":                          "test infrastructure",
 		"github.com/modelcontextprotocol/go-sdk/mcp": "the Go SDK is only a test client",

@@ -75,15 +75,33 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return drain(hs, errc, logger)
+}
+
+// shutdownGrace bounds how long a stopping instance waits for the requests
+// it is serving. Every request is itself bounded well within it (store
+// operations 5 s, Entra and Graph calls 15 s; docs/architecture.md §13),
+// and the platform drains an instance of its executions before removing
+// it (learn.microsoft.com/azure/azure-functions/event-driven-scaling).
+const shutdownGrace = 20 * time.Second
+
+// drain is the instance's scale-in (SIGTERM from the platform): stop
+// accepting, let the requests in flight finish, close the connections
+// they leave idle, and return. Requests still running after
+// shutdownGrace are cut off, and the error says so.
+func drain(hs *http.Server, served <-chan error, logger *slog.Logger) error {
+	start := time.Now()
+	logger.Info("shutting down", "grace", shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := hs.Shutdown(ctx); err != nil {
+		_ = hs.Close() // cut off what did not finish in time
+		return fmt.Errorf("shutdown: requests still running after %v: %w", shutdownGrace, err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	logger.Info("stopped", "drained_in", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package oauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -101,7 +102,7 @@ func (h *Handler) accountSignIn(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt:          now.Add(authRequestTTL),
 	}
 	if err := h.Store.PutAuthRequest(r.Context(), areq); err != nil {
-		errorPage(w, r, statusFor(err), "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		h.storeFailed(w, r, err, "The sign-in service is temporarily unavailable. Please try again in a moment.")
 		return
 	}
 	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
@@ -137,4 +138,17 @@ func (h *Handler) accountCallback(w http.ResponseWriter, r *http.Request, areq s
 	}
 	h.audit(r, audit.AccountSignIn, slog.String("sub", s.Subject), slog.String("tid", s.TenantID))
 	http.Redirect(w, r, "/account", http.StatusFound)
+}
+
+// storeFailed answers a browser page whose store call failed: the outage
+// page when the store is unavailable (503, try again), else a 500 with
+// message.
+func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error, message string) {
+	if errors.Is(err, store.ErrUnavailable) {
+		h.logger().WarnContext(r.Context(), "state unavailable", "err", err)
+		unavailablePage(w, r)
+		return
+	}
+	h.logger().ErrorContext(r.Context(), "store", "err", err)
+	errorPage(w, r, http.StatusInternalServerError, "server_error", message)
 }

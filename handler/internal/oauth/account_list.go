@@ -41,7 +41,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, s accoun
 	grants, err := h.Store.ListGrants(r.Context(), store.GrantQuery{Subject: s.Subject})
 	if err != nil {
 		h.logger().WarnContext(r.Context(), "account: list grants", "err", err)
-		errorPage(w, r, statusFor(err), "temporarily_unavailable", "Your connected apps cannot be listed right now. Please try again in a moment.")
+		h.storeFailed(w, r, err, "Your connected apps cannot be listed right now. Please try again in a moment.")
 		return
 	}
 	slices.SortFunc(grants, func(a, b store.Grant) int { return b.CreatedAt.Compare(a.CreatedAt) })

@@ -35,7 +35,7 @@ func (h *Handler) AccountRevoke(w http.ResponseWriter, r *http.Request) {
 	// looked up among them, never used to reach any other grant.
 	grants, err := h.Store.ListGrants(r.Context(), store.GrantQuery{Subject: s.Subject})
 	if err != nil {
-		errorPage(w, r, statusFor(err), "temporarily_unavailable", "The app could not be revoked right now. Please try again in a moment.")
+		h.storeFailed(w, r, err, "The app could not be revoked right now. Please try again in a moment.")
 		return
 	}
 	i := -1
@@ -50,7 +50,7 @@ func (h *Handler) AccountRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	g := grants[i]
 	if err := h.revokeGrant(r.Context(), g.ID); err != nil {
-		errorPage(w, r, statusFor(err), "temporarily_unavailable", "The app could not be revoked right now. Please try again in a moment.")
+		h.storeFailed(w, r, err, "The app could not be revoked right now. Please try again in a moment.")
 		return
 	}
 	h.audit(r, audit.GrantRevoked, slog.String("by", "user"), slog.String("client_id", g.ClientID),

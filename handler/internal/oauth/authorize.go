@@ -94,7 +94,7 @@ func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.
 	client, err := h.Client(r.Context(), clientID)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		errorPage(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		unavailablePage(w, r)
 		return store.Client{}, "", false
 	case err != nil:
 		h.logger().InfoContext(r.Context(), "authorize: unknown client", "client_id", clientID, "err", err)
@@ -103,7 +103,7 @@ func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.
 	}
 	switch blocked, err := h.blocked(r.Context(), client.ID); {
 	case err != nil:
-		errorPage(w, r, statusFor(err), "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		h.storeFailed(w, r, err, "The sign-in service is temporarily unavailable. Please try again in a moment.")
 		return store.Client{}, "", false
 	case blocked:
 		h.logger().InfoContext(r.Context(), "authorize: client blocked by the operator", "client_id", clientID)

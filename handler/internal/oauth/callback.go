@@ -26,7 +26,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), state)
 	if err != nil || !areq.Approved {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
 		return
 	}
 	if !h.sameBrowser(r, areq) {

@@ -49,7 +49,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 	client, err := h.Client(r.Context(), areq.ClientID)
 	if err != nil {
-		errorPage(w, r, statusFor(err), "invalid_client", "The application that started this sign-in is no longer registered.")
+		h.lookupFailed(w, r, err, "invalid_client", "The application that started this sign-in is no longer registered.")
 		return
 	}
 	csrf := h.cookie(r, cookieCSRF)
@@ -108,7 +108,7 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), r.PostForm.Get("request"))
 	if err != nil || areq.Approved || !h.sameBrowser(r, areq) {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return
 	}
 	if decision == "deny" {
@@ -158,7 +158,7 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 	}
 	areq, err := h.Store.GetAuthRequest(r.Context(), id)
 	if err != nil || areq.Approved {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return store.AuthRequest{}, false
 	}
 	if !h.sameBrowser(r, areq) {
@@ -232,9 +232,20 @@ func sameOrigin(r *http.Request, base string) bool {
 	return true
 }
 
-func statusFor(err error) int {
+// lookupFailed answers a browser whose request names a record that could
+// not be read: when the store is unavailable, the outage page (503
+// temporarily_unavailable: try again, nothing is wrong with the sign-in);
+// otherwise the page for code and message (400).
+func (h *Handler) lookupFailed(w http.ResponseWriter, r *http.Request, err error, code, message string) {
 	if errors.Is(err, store.ErrUnavailable) {
-		return http.StatusServiceUnavailable
+		h.logger().WarnContext(r.Context(), "state unavailable", "err", err)
+		unavailablePage(w, r)
+		return
 	}
-	return http.StatusBadRequest
+	errorPage(w, r, http.StatusBadRequest, code, message)
+}
+
+// unavailablePage is the browser's 503 temporarily_unavailable.
+func unavailablePage(w http.ResponseWriter, r *http.Request) {
+	errorPage(w, r, http.StatusServiceUnavailable, CodeTemporarilyUnavailable, "The sign-in service is temporarily unavailable. Please try again in a moment.")
 }

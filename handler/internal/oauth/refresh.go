@@ -29,7 +29,11 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	if raw == "" {
 		return tokenResponse{}, InvalidRequest("refresh_token is required")
 	}
-	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
+	grantID, ok := tokens.RefreshGrant(raw)
+	if !ok {
+		return tokenResponse{}, InvalidGrant("the refresh token is invalid or expired")
+	}
+	rt, err := h.Store.GetRefresh(r.Context(), grantID, tokens.Hash(raw))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return tokenResponse{}, InvalidGrant("the refresh token is invalid or expired")
@@ -104,9 +108,9 @@ func (h *Handler) rotate(ctx context.Context, rt store.RefreshToken, g store.Gra
 	if err == nil {
 		return marked, true, nil
 	}
-	_ = h.Store.DeleteRefresh(ctx, tokens.Hash(next)) // never handed out
+	_ = h.Store.DeleteRefresh(ctx, g.ID, tokens.Hash(next)) // never handed out
 	if errors.Is(err, store.ErrConflict) {
-		rt, err = h.Store.GetRefresh(ctx, rt.Hash) // lost the race: the winner's successor
+		rt, err = h.Store.GetRefresh(ctx, g.ID, rt.Hash) // lost the race: the winner's successor
 	}
 	if err != nil {
 		return store.RefreshToken{}, false, grantError(err)

@@ -54,13 +54,15 @@ func (h *Handler) grantOf(r *http.Request, raw, hint, clientID string) (string, 
 			return g, nil
 		}
 	}
-	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
-	switch {
-	case err == nil && rt.ClientID == clientID:
-		_ = h.Store.DeleteRefresh(r.Context(), rt.Hash)
-		return rt.GrantID, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return "", err
+	if grantID, ok := tokens.RefreshGrant(raw); ok {
+		rt, err := h.Store.GetRefresh(r.Context(), grantID, tokens.Hash(raw))
+		switch {
+		case err == nil && rt.ClientID == clientID:
+			_ = h.Store.DeleteRefresh(r.Context(), rt.GrantID, rt.Hash)
+			return rt.GrantID, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return "", err
+		}
 	}
 	return tryAccess(), nil
 }

@@ -127,7 +127,7 @@ func (h *Handler) issue(g store.Grant, accessScope, refresh string) (tokenRespon
 
 // newRefresh stores a new refresh token of grant g with scope and returns it.
 func (h *Handler) newRefresh(ctx context.Context, g store.Grant, scope string) (string, *Error) {
-	raw := tokens.NewOpaque()
+	raw := tokens.NewRefresh(g.ID)
 	if err := h.Store.PutRefresh(ctx, store.RefreshToken{
 		Hash: tokens.Hash(raw), GrantID: g.ID, ClientID: g.ClientID, Scope: scope,
 		CreatedAt: h.now(), ExpiresAt: g.ExpiresAt,

@@ -58,7 +58,8 @@ type Store interface {
 	// /consent and /callback; its ID is the random upstream `state`.
 	PutAuthRequest(ctx context.Context, a AuthRequest) error
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
-	// TakeAuthRequest reads and deletes it (single use, conditional delete).
+	// TakeAuthRequest reads it and takes it away from every later reader:
+	// of concurrent callers exactly one gets it, the others ErrNotFound.
 	TakeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 
 	// PutConsent creates or replaces a consent record.
@@ -79,7 +80,8 @@ type Store interface {
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	// UpdateGrant replaces the grant if g.ETag still matches (ErrConflict if
 	// not, or if g.ETag is empty; ErrNotFound if it is gone). The stored ETag
-	// changes, so read the grant again before a second update.
+	// changes, so read the grant again before a second update. It keeps
+	// ExpiresAt (see DeleteExpired).
 	UpdateGrant(ctx context.Context, g Grant) error
 	// DeleteGrant revokes the grant and with it every refresh token and
 	// access token that points to it. Deleting a missing grant is not an error.
@@ -102,23 +104,33 @@ type Store interface {
 	// DeleteClientBlock lifts the block; lifting a missing one is not an error.
 	DeleteClientBlock(ctx context.Context, clientID string) error
 
+	// PutRefresh stores a refresh token of the grant r.GrantID. A refresh
+	// token belongs to its grant: it is addressed by grant and hash, it
+	// expires no later than its grant, and DeleteGrant deletes it (so a
+	// backend can keep a grant's tokens together, and revoking a family is
+	// one query; docs/architecture.md §7.3).
 	PutRefresh(ctx context.Context, r RefreshToken) error
-	// GetRefresh returns the refresh token record with its current ETag.
-	GetRefresh(ctx context.Context, hash string) (RefreshToken, error)
+	// GetRefresh returns the refresh token hash of grant grantID with its
+	// current ETag; ErrNotFound if the grant has no such token.
+	GetRefresh(ctx context.Context, grantID, hash string) (RefreshToken, error)
 	// UpdateRefresh replaces the record if r.ETag still matches (ErrConflict
 	// if not, ErrNotFound if it is gone). Used to mark a token as rotated
-	// exactly once.
+	// exactly once. It keeps ExpiresAt (see DeleteExpired).
 	UpdateRefresh(ctx context.Context, r RefreshToken) error
 	// DeleteRefresh deletes one refresh token; a missing one is not an error.
-	DeleteRefresh(ctx context.Context, hash string) error
+	DeleteRefresh(ctx context.Context, grantID, hash string) error
 
 	// DeleteExpired removes records whose ExpiresAt is before now, at most
 	// max of them, walking the store from cursor ("" is the start). It
 	// returns how many it removed and the cursor to continue from, "" once
 	// the walk has reached the end. A call does a bounded amount of work
-	// whatever the size of the store (for Table Storage: one query page),
-	// so it may remove fewer than max and still return a cursor; following
-	// the cursors to the end removes every record that expired before now.
+	// whatever the size of the store, and what it reads grows with the
+	// number of expired records, not with the number stored (Table Storage:
+	// an index of records by hour of expiry, docs/architecture.md §7.3), so
+	// it may remove fewer than max and still return a cursor; following the
+	// cursors to the end removes every record that expired before now.
+	// Records are found by the expiry they were written with (Create*,
+	// Put*, Increment); updates keep it or, like TouchClient, move it later.
 	DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (n int, next string, err error)
 
 	// AcquireLease takes the lease called name for holder until until, if

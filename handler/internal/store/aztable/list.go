@@ -2,67 +2,56 @@ package aztable
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// The grant indexes: for every grant a row in partition "usergrant" and one
-// in "clientgrant", RowKey "<rowKey(subject or client id)>~<rowKey(grant
-// id)>", so a user's (or a client's) grants are one range query inside one
-// partition instead of a scan of every grant. "~" sorts after every
-// character of a plain key and occurs in a hashed key only as its first
-// character, so the range "<key>~" to "<key>~~" holds exactly that key's
-// rows. Each row carries the grant's ExpiresAt, so the purge removes it
-// with its grant.
+// The grant indexes (layout.go): for every grant a row in the partition of
+// its user, "usergrant-<user>", and one in the partition of its client,
+// "clientgrant-<client>", RowKey the grant id, so a user's (or a client's)
+// grants are one single-partition query instead of a scan of every grant.
+// Each row carries the grant's ExpiresAt, so the expiry index lists its
+// partition and the purge removes it with its grant.
 
-func indexRow(owner, grantID string) string { return rowKey(owner) + "~" + rowKey(grantID) }
+func userGrantKeys(subject, grantID string) keys {
+	return keys{kindUserGrant + "-" + rowKey(subject), rowKey(grantID)}
+}
 
-// indexEntities are the two index rows of g.
-func indexEntities(g store.Grant) ([][]byte, error) {
-	var out [][]byte
-	for _, ix := range []struct{ kind, owner string }{{kindUserGrant, g.Subject}, {kindClientGrant, g.ClientID}} {
-		p := newProps()
-		p.str("GrantID", g.ID)
-		p.time("ExpiresAt", g.ExpiresAt)
-		if p.err != nil {
-			return nil, p.err
-		}
-		b, err := json.Marshal(aztables.EDMEntity{
-			Entity:     aztables.Entity{PartitionKey: ix.kind, RowKey: indexRow(ix.owner, g.ID)},
-			Properties: p.m,
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+func clientGrantKeys(clientID, grantID string) keys {
+	return keys{kindClientGrant + "-" + rowKey(clientID), rowKey(grantID)}
+}
+
+// isGrantIndex reports whether partition pk is a grant index's: its rows
+// are not records (DeleteExpired does not count them).
+func isGrantIndex(pk string) bool {
+	return strings.HasPrefix(pk, kindUserGrant+"-") || strings.HasPrefix(pk, kindClientGrant+"-")
 }
 
 func (s *Store) putGrantIndex(ctx context.Context, g store.Grant) error {
-	rows, err := indexEntities(g)
-	for _, b := range rows {
-		if err = s.put(ctx, b, err); err != nil {
+	for _, k := range []keys{userGrantKeys(g.Subject, g.ID), clientGrantKeys(g.ClientID, g.ID)} {
+		p := newProps()
+		p.str("GrantID", g.ID)
+		p.time("ExpiresAt", g.ExpiresAt)
+		e, err := p.entity(k)
+		tctx, cancel := s.withTimeout(ctx)
+		err = s.put(tctx, e, err)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
-	return err
+	return nil
 }
 
 func (s *Store) deleteGrantIndex(ctx context.Context, g store.Grant) error {
-	for _, ix := range []struct{ kind, owner string }{{kindUserGrant, g.Subject}, {kindClientGrant, g.ClientID}} {
+	for _, k := range []keys{userGrantKeys(g.Subject, g.ID), clientGrantKeys(g.ClientID, g.ID)} {
 		tctx, cancel := s.withTimeout(ctx)
-		err := s.call(tctx, func(ctx context.Context) error {
-			_, err := s.client.DeleteEntity(ctx, ix.kind, indexRow(ix.owner, g.ID), nil)
-			return err
-		})
+		err := s.del(tctx, k)
 		cancel()
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil {
 			return err
 		}
 	}
@@ -72,21 +61,20 @@ func (s *Store) deleteGrantIndex(ctx context.Context, g store.Grant) error {
 // grantListProps is every grant property but Upstream.
 const grantListProps = "ID,ClientID,Subject,Name,Username,TenantID,Scope,Resource,UpstreamExpiresAt,RedirectURI,CreatedAt,LastUsedAt,ExpiresAt"
 
-// ListGrants reads the user's or the client's index range and then each
-// grant it names (point reads, a few at a time); with neither it scans the
-// grant partition, which only the operator's grants command asks for.
+// ListGrants reads the user's or the client's index partition and then
+// each grant it names (point reads, a few at a time); with neither it
+// scans the grants' partitions, which only the operator's grants command
+// asks for.
 func (s *Store) ListGrants(ctx context.Context, q store.GrantQuery) ([]store.Grant, error) {
 	if q.Subject == "" && q.ClientID == "" {
 		return s.scanGrants(ctx)
 	}
-	kind, owner := kindUserGrant, q.Subject
-	if owner == "" {
-		kind, owner = kindClientGrant, q.ClientID
+	pk := userGrantKeys(q.Subject, "").pk
+	if q.Subject == "" {
+		pk = clientGrantKeys(q.ClientID, "").pk
 	}
-	prefix := rowKey(owner) + "~"
-	filter := "PartitionKey eq '" + kind + "' and RowKey ge '" + prefix + "' and RowKey lt '" + prefix + "~'"
 	var ids []string
-	err := s.query(ctx, filter, "GrantID", func(f *fields) error {
+	err := s.query(ctx, "PartitionKey eq "+quote(pk), "GrantID", func(f *fields) error {
 		ids = append(ids, f.str("GrantID"))
 		return f.err
 	})
@@ -132,12 +120,15 @@ func (s *Store) readGrants(ctx context.Context, ids []string, q store.GrantQuery
 	return out, first
 }
 
-// scanGrants lists every live grant.
+// scanGrants lists every live grant: the grant rows of the "grant-…"
+// partitions (whose other rows are refresh tokens).
 func (s *Store) scanGrants(ctx context.Context) ([]store.Grant, error) {
 	var out []store.Grant
-	err := s.query(ctx, "PartitionKey eq '"+kindGrant+"'", grantListProps, func(f *fields) error {
+	filter := "PartitionKey ge " + quote(kindGrant+"-") + " and PartitionKey lt " + quote(kindGrant+".") +
+		" and RowKey eq " + quote(kindGrant)
+	err := s.query(ctx, filter, grantListProps, func(f *fields) error {
 		g, err := decodeGrant(f)
-		if err == nil && !s.expired(g.ExpiresAt) {
+		if err == nil && !s.expired(g.ExpiresAt) && !f.bool(propTaken) {
 			out = append(out, g)
 		}
 		return err
@@ -145,31 +136,24 @@ func (s *Store) scanGrants(ctx context.Context) ([]store.Grant, error) {
 	return out, err
 }
 
-// query calls each for every entity filter matches, page by page; each
-// page gets the operation timeout and ctx bounds the whole.
+// query calls each for every row filter matches, page by page.
 func (s *Store) query(ctx context.Context, filter, sel string, each func(*fields) error) error {
-	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
-	for pager.More() {
-		tctx, cancel := s.withTimeout(ctx)
-		page, err := pager.NextPage(tctx)
-		cancel()
-		if hasCode(err, aztables.TableNotFound) {
-			return nil // no table yet: nothing stored
-		}
+	var next *[2]string
+	for {
+		rows, cont, err := s.list(ctx, filter, sel, 1000, next)
 		if err != nil {
-			return mapError(err)
+			return err
 		}
-		for _, raw := range page.Entities {
-			f, err := decodeFields(raw)
-			if err != nil {
-				return err
-			}
-			if err := each(f); err != nil {
+		for _, r := range rows {
+			if err := each(r.f); err != nil {
 				return err
 			}
 		}
+		if cont == nil {
+			return nil
+		}
+		next = cont
 	}
-	return nil
 }
 
 func (s *Store) PutClientBlock(ctx context.Context, b store.ClientBlock) error {
@@ -179,14 +163,14 @@ func (s *Store) PutClientBlock(ctx context.Context, b store.ClientBlock) error {
 	p.str("ClientID", b.ClientID)
 	p.str("Reason", b.Reason)
 	p.time("CreatedAt", b.CreatedAt)
-	e, err := p.entity(kindBlock, b.ClientID)
+	e, err := p.entity(own(kindBlock, b.ClientID))
 	return s.put(ctx, e, err)
 }
 
 func (s *Store) GetClientBlock(ctx context.Context, clientID string) (store.ClientBlock, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, _, err := s.get(ctx, kindBlock, clientID, "ClientID")
+	f, _, err := s.get(ctx, own(kindBlock, clientID), clientID, "ClientID")
 	if err != nil {
 		return store.ClientBlock{}, err
 	}
@@ -197,5 +181,5 @@ func (s *Store) GetClientBlock(ctx context.Context, clientID string) (store.Clie
 func (s *Store) DeleteClientBlock(ctx context.Context, clientID string) error {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return s.del(ctx, kindBlock, clientID)
+	return s.del(ctx, own(kindBlock, clientID))
 }
