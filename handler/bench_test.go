@@ -156,7 +156,7 @@ func BenchmarkRefresh(b *testing.B) {
 			if err := srv.store.CreateGrant(ctx, g); err != nil {
 				b.Fatal(err)
 			}
-			rt := tokens.NewOpaque()
+			rt := tokens.NewRefresh(g.ID)
 			if err := srv.store.PutRefresh(ctx, store.RefreshToken{Hash: tokens.Hash(rt), GrantID: g.ID, ClientID: g.ClientID, Scope: g.Scope, ExpiresAt: g.ExpiresAt}); err != nil {
 				b.Fatal(err)
 			}

@@ -161,8 +161,9 @@ func TestEntraModeEndToEnd(t *testing.T) {
 			!strings.Contains(text, st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
 			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
 		}
-		if !regexp.MustCompile(`(?m)^.*msg="tool needs consent" tool=recent_mail .*request_id=.*$`).MatchString(st.Logs.String()) {
-			t.Errorf("no consent log line with tool and request id")
+		line := regexp.MustCompile(`(?m)^.*msg=audit.* tool=recent_mail .*event=upstream.error stage=obo.*$`).FindString(st.Logs.String())
+		if !strings.Contains(line, "request_id=") || !strings.Contains(line, "aadsts=AADSTS65001") {
+			t.Errorf("no upstream.error audit line with tool, request id and AADSTS code; got %q", line)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 )
@@ -30,7 +31,8 @@ import (
 // gets 403 insufficient_scope, re-authorizes through the consent page (the
 // new scope shown) and the emulator's consent prompt, then gets her mail.
 func TestStepUpFlow(t *testing.T) {
-	ts := newTestServer(t, nil)
+	log, withLog := newAuditLog()
+	ts := newTestServer(t, nil, withLog)
 	st := ts.stack
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -105,6 +107,13 @@ func TestStepUpFlow(t *testing.T) {
 	if second.Status != 200 || second.Scope != "mail.read mcp:tools offline_access" {
 		t.Fatalf("second sign-in: %+v", second)
 	}
+	t.Run("the audit trail names the replaced grant and its successor", func(t *testing.T) {
+		m := find(log.records(t), "grant.revoked")
+		if m["by"] != "signin" || m["reason"] != "replaced" || m["client_id"] != c.ID ||
+			m["grant"] != audit.GrantRef(grantOf(t, ts, first.AccessToken)) || m["replaced_by"] != audit.GrantRef(grantOf(t, ts, second.AccessToken)) {
+			t.Errorf("grant.revoked = %v", m)
+		}
+	})
 
 	t.Run("recent_mail returns Megan's mail", func(t *testing.T) {
 		var got struct {
@@ -191,11 +200,23 @@ func TestStepUpAnotherUser(t *testing.T) {
 // /callback as redirect_uri; Entra sends the administrator back there with
 // admin_consent=True, or with an error, and the page says what happened.
 func TestAdminConsentLanding(t *testing.T) {
-	ts := newTestServer(t, nil)
+	log, withLog := newAuditLog()
+	ts := newTestServer(t, nil, withLog)
 	b := newBrowser(t, ts.stack)
 	resp, page := b.get(ts.BaseURL + "/callback?admin_consent=True&tenant=" + entraemu.DevTenantID + "&scope=https%3A%2F%2Fgraph.microsoft.com%2FMail.Read")
 	if resp.StatusCode != 200 || !strings.Contains(page, "An administrator granted this server") || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("%d %s", resp.StatusCode, page)
+	}
+	if m := find(log.records(t), "admin_consent.reported"); m["tenant"] != entraemu.DevTenantID {
+		t.Errorf("admin_consent.reported = %v", m)
+	}
+	// The redirect is not signed: a tenant without a tenant's shape is not
+	// written to the audit trail.
+	if resp, _ = b.get(ts.BaseURL + "/callback?admin_consent=True&tenant=%3Cx%3E%20y"); resp.StatusCode != 200 {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	if recs := log.records(t); recs[len(recs)-1]["event"] != "admin_consent.reported" || recs[len(recs)-1]["tenant"] != "" {
+		t.Errorf("admin_consent.reported with a forged tenant = %v", recs[len(recs)-1])
 	}
 	resp, page = b.get(ts.BaseURL + "/callback?admin_consent=True&error=access_denied&error_description=AADSTS65004%3A+declined")
 	if resp.StatusCode != 400 || !strings.Contains(page, "Administrator consent was not granted") || strings.Contains(page, "AADSTS65004") {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
+	"go.opentelemetry.io/otel"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -32,7 +34,23 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	// rather than Go's; GOMEMLIMIT is applied by the runtime itself.
 	debug.SetGCPercent(cfg.GCPercent)
 
-	srv, err := newServer(cfg, options{Logger: logger})
+	// The SDK reports export failures to a process-wide handler: ours logs
+	// them like everything else (a collector that is down is a warning).
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("telemetry export failed", "err", err) }))
+	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version,
+		Metrics: true, MetricInterval: cfg.MetricInterval})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the last spans; bounded, the host is waiting for us to exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			logger.Warn("flushing spans failed", "err", err)
+		}
+	}()
+	srv, err := newServer(cfg, options{Logger: logger, Telemetry: tracing})
 	if err != nil {
 		return err
 	}
@@ -53,7 +71,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode, "public_base_url", cfg.PublicBaseURL,
-		"behind_functions_host", cfg.BehindHost, "version", version,
+		"behind_functions_host", cfg.BehindHost, "tracing", tracing.Enabled(), "version", version,
 		"gogc", cfg.GCPercent, "gomemlimit", memoryLimit())
 
 	errc := make(chan error, 1)
@@ -63,15 +81,33 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return drain(hs, errc, logger)
+}
+
+// shutdownGrace bounds how long a stopping instance waits for the requests
+// it is serving. Every request is itself bounded well within it (store
+// operations 5 s, Entra and Graph calls 15 s; docs/architecture.md §13),
+// and the platform drains an instance of its executions before removing
+// it (learn.microsoft.com/azure/azure-functions/event-driven-scaling).
+const shutdownGrace = 20 * time.Second
+
+// drain is the instance's scale-in (SIGTERM from the platform): stop
+// accepting, let the requests in flight finish, close the connections
+// they leave idle, and return. Requests still running after
+// shutdownGrace are cut off, and the error says so.
+func drain(hs *http.Server, served <-chan error, logger *slog.Logger) error {
+	start := time.Now()
+	logger.Info("shutting down", "grace", shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := hs.Shutdown(ctx); err != nil {
+		_ = hs.Close() // cut off what did not finish in time
+		return fmt.Errorf("shutdown: requests still running after %v: %w", shutdownGrace, err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	logger.Info("stopped", "drained_in", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
@@ -20,6 +21,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -47,6 +49,9 @@ type options struct {
 	// BodyTimeout is how long a request body has to arrive; default
 	// reqbody.DefaultTimeout.
 	BodyTimeout time.Duration
+	// Telemetry records spans and metrics (package telemetry); nil: off,
+	// and nothing is wrapped.
+	Telemetry *telemetry.Telemetry
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -89,6 +94,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			Upstream:   tools.OBO{Exchange: obo, Assertion: a.assertion},
 			HTTPClient: opts.HTTPClient,
 			Logger:     opts.Logger,
+			Observe:    opts.Telemetry.ToolObserver(),
 		},
 	})
 	if err != nil {
@@ -99,9 +105,7 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		// Before the first request: the metadata and consent pages read it.
 		a.server.Options.Scopes = issuedScopes(cfg, reg)
 	}
-	// Every request with a body gets BodyTimeout to deliver it (package
-	// reqbody); requests without one, such as GET /mcp, get no deadline.
-	s.Handler = reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(newMux(endpoints{
+	mux := newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
@@ -113,8 +117,25 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		mcpCORS: cors.Listed{Origins: cfg.AllowedOrigins, Refuse: http.HandlerFunc(mcpserver.RefuseOrigin)},
 		healthz: healthz(cfg),
 		as:      a.server,
-	})))
+	})
+	// Every request with a body gets BodyTimeout to deliver it (package
+	// reqbody); requests without one, such as GET /mcp, get no deadline.
+	// Telemetry.Handler returns its argument when telemetry is off.
+	s.Handler = opts.Telemetry.Handler(reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(mux)), routeOf(mux))
 	return s, nil
+}
+
+// routeOf names the route a request matches, for the request metrics:
+// the pattern ("POST /mcp"), or "unmatched" for what only the 404 and 405
+// answers catch.
+func routeOf(mux *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		_, p := mux.Handler(r)
+		if p == "/" || !strings.Contains(p, " ") {
+			return "unmatched"
+		}
+		return p
+	}
 }
 
 // withDefaults fills in what the zero options leave out.
@@ -125,13 +146,19 @@ func (opts options) withDefaults(cfg config.Config) (options, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Logger.Handler()})
+	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Telemetry.LogHandler(opts.Logger.Handler())})
 	if opts.HTTPClient == nil {
 		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
 		if err != nil {
 			return opts, err
 		}
 		opts.HTTPClient = c
+	}
+	if opts.Telemetry.Enabled() {
+		// A copy: the caller's client stays as it was.
+		c := *opts.HTTPClient
+		c.Transport = opts.Telemetry.UpstreamTransport(transportOf(c.Transport))
+		opts.HTTPClient = &c
 	}
 	return opts, nil
 }
@@ -292,4 +319,11 @@ func healthz(cfg config.Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
 	})
+}
+
+func transportOf(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return http.DefaultTransport
+	}
+	return rt
 }

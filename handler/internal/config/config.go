@@ -54,6 +54,10 @@ const (
 	EnvMCPScope           = "MCP_SCOPE"
 	EnvLogLevel           = "LOG_LEVEL"
 	EnvLogFormat          = "LOG_FORMAT"
+	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvOTLPHeaders        = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvServiceName        = "OTEL_SERVICE_NAME"
+	EnvMetricInterval     = "OTEL_METRIC_EXPORT_INTERVAL"
 	EnvPort               = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	EnvPortFallback       = "PORT"
 	EnvBehindHost         = "BEHIND_FUNCTIONS_HOST"
@@ -120,6 +124,16 @@ type Config struct {
 	LogLevel       string
 	LogJSON        bool
 	GCPercent      int // GOGC, or DefaultGCPercent; -1 is off
+	// OTLPEndpoint is the OTLP/HTTP collector traces go to; empty: tracing
+	// is off (package telemetry).
+	OTLPEndpoint string
+	// OTLPHeaders are sent with every export (a collector's API key): a
+	// secret.
+	OTLPHeaders string
+	ServiceName string // OTEL_SERVICE_NAME; service.name of the spans
+	// MetricInterval is how often metrics are exported (the OpenTelemetry
+	// setting is in milliseconds); default 60 s.
+	MetricInterval time.Duration
 	Port           int
 	BehindHost     bool // requests arrive through the Functions host's forwarder
 	InAzure        bool
@@ -375,6 +389,20 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.GCPercent = gcPercent(get, bad)
 
+	c.OTLPEndpoint = strings.TrimRight(get(EnvOTLPEndpoint, ""), "/")
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			bad(EnvOTLPEndpoint, "%q is not an http(s) base URL", c.OTLPEndpoint)
+		}
+	}
+	c.OTLPHeaders = getenv(EnvOTLPHeaders)
+	c.ServiceName = get(EnvServiceName, "entra-mcp-functions")
+	if ms, err := strconv.Atoi(get(EnvMetricInterval, "60000")); err != nil || ms < 1000 || ms > 3600000 {
+		bad(EnvMetricInterval, "%q is not a number of milliseconds from 1000 to 3600000", get(EnvMetricInterval, ""))
+	} else {
+		c.MetricInterval = time.Duration(ms) * time.Millisecond
+	}
+
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
 	}
@@ -429,7 +457,7 @@ func Settings() []string {
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
 		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvAllowedOrigins, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
-		EnvGOGC, EnvGOMEMLIMIT,
+		EnvGOGC, EnvGOMEMLIMIT, EnvOTLPEndpoint, EnvOTLPHeaders, EnvServiceName, EnvMetricInterval,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"golang.org/x/sync/singleflight"
 )
 
 // ConsentRequiredError means Entra refused On-Behalf-Of because the user or
@@ -47,8 +48,14 @@ func (e *InteractionRequiredError) Error() string {
 // OBO exchanges a user assertion for a downstream token with the
 // On-Behalf-Of grant, authenticating as our app registration with a
 // federated credential (a managed-identity token as client assertion) in
-// Azure or a client secret locally. Credentials are cached per assertion so
-// azidentity's own token cache is reused across requests by the same user.
+// Azure or a client secret locally. The downstream tokens are cached per
+// assertion and scopes until shortly before they expire, and concurrent
+// requests of one user share one exchange.
+//
+// The cache holds tokens, not credentials: an azidentity credential holds
+// an HTTP pipeline and an MSAL client with a token cache of its own, about
+// 12 KB per user, where a token is about 2 KB. The soak (scripts/soak.sh)
+// showed the credentials as most of an instance's heap.
 type OBO struct {
 	AuthorityHost string
 	TenantID      string
@@ -61,20 +68,24 @@ type OBO struct {
 	// after the admin-consent URL (ConsentURL): a redirect URI of the app.
 	// Empty: Entra's default, the app's first redirect URI.
 	AdminConsentRedirectURL string
-	// MaxCached bounds the credential cache.
+	// MaxCached bounds the token cache (default 2048, about 5 MB).
 	MaxCached int
-	// Now is the clock the cache compares assertion expiry with; default
-	// time.Now.
+	// Now is the clock the cache compares expiry with; default time.Now.
 	Now func() time.Time
 
-	mu    sync.Mutex
-	creds map[[32]byte]cachedCred
+	mu       sync.Mutex
+	tokens   map[[32]byte]cachedToken
+	exchange singleflight.Group
 }
 
-type cachedCred struct {
-	cred    azcore.TokenCredential
-	expires time.Time
+type cachedToken struct {
+	token   string
+	expires time.Time // when the cache stops handing it out
 }
+
+// oboSkew retires a cached token this long before it expires, so a tool
+// never gets one that dies on the way to Graph.
+const oboSkew = 2 * time.Minute
 
 // ManagedIdentityAssertion returns a ClientAssertion callback that gets a
 // token for api://AzureADTokenExchange from the user-assigned managed
@@ -95,30 +106,88 @@ func ManagedIdentityAssertion(miClientID string, client *http.Client) (func(cont
 }
 
 // Token returns a downstream access token for scopes on behalf of the user
-// whose Entra access token is assertion (its aud must be our app).
-func (o *OBO) Token(ctx context.Context, assertion string, assertionExpiry time.Time, scopes []string) (string, error) {
-	cred, err := o.credential(assertion, assertionExpiry)
+// whose Entra access token is assertion (its aud must be our app). The
+// assertion's expiry is not needed: a downstream token lives on its own
+// expiry, and a renewed assertion is a new cache key.
+func (o *OBO) Token(ctx context.Context, assertion string, _ time.Time, scopes []string) (string, error) {
+	h := sha256.New()
+	h.Write([]byte(assertion))
+	for _, s := range scopes {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	if tk, ok := o.cached(key); ok {
+		return tk, nil
+	}
+	v, err, _ := o.exchange.Do(string(key[:]), func() (any, error) {
+		cred, err := o.credential(assertion)
+		if err != nil {
+			return "", err
+		}
+		tk, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: scopes})
+		if err != nil {
+			return "", o.classify(err, scopes)
+		}
+		o.remember(key, tk.Token, tk.ExpiresOn.Add(-oboSkew))
+		return tk.Token, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	tk, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: scopes})
-	if err != nil {
-		return "", o.classify(err, scopes)
-	}
-	return tk.Token, nil
+	return v.(string), nil
 }
 
-func (o *OBO) credential(assertion string, expiry time.Time) (azcore.TokenCredential, error) {
-	key := sha256.Sum256([]byte(assertion))
-	now := time.Now()
+func (o *OBO) now() time.Time {
 	if o.Now != nil {
-		now = o.Now()
+		return o.Now()
 	}
+	return time.Now()
+}
+
+func (o *OBO) cached(key [32]byte) (string, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if c, ok := o.creds[key]; ok && now.Before(c.expires) {
-		return c.cred, nil
+	c, ok := o.tokens[key]
+	if !ok || !o.now().Before(c.expires) {
+		return "", false
 	}
+	return c.token, true
+}
+
+// remember caches token until expires, dropping expired entries, and if
+// that frees nothing an arbitrary half, when the cache is full: a bounded
+// cache matters more here than a perfect LRU.
+func (o *OBO) remember(key [32]byte, token string, expires time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.tokens == nil {
+		o.tokens = make(map[[32]byte]cachedToken)
+	}
+	max := o.MaxCached
+	if max <= 0 {
+		max = 2048
+	}
+	if len(o.tokens) >= max {
+		now := o.now()
+		for k, c := range o.tokens {
+			if !now.Before(c.expires) {
+				delete(o.tokens, k)
+			}
+		}
+		for k := range o.tokens {
+			if len(o.tokens) < max/2 {
+				break
+			}
+			delete(o.tokens, k)
+		}
+	}
+	o.tokens[key] = cachedToken{token: token, expires: expires}
+}
+
+// credential is a one-off azidentity credential for one exchange.
+func (o *OBO) credential(assertion string) (azcore.TokenCredential, error) {
 	opts := &azidentity.OnBehalfOfCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: o.AuthorityHost + "/"},
@@ -129,45 +198,10 @@ func (o *OBO) credential(assertion string, expiry time.Time) (azcore.TokenCreden
 		// would call login.microsoftonline.com even for the emulator.
 		DisableInstanceDiscovery: true,
 	}
-	var cred azcore.TokenCredential
-	var err error
 	if o.ClientAssertion != nil {
-		cred, err = azidentity.NewOnBehalfOfCredentialWithClientAssertions(o.TenantID, o.ClientID, assertion, o.ClientAssertion, opts)
-	} else {
-		cred, err = azidentity.NewOnBehalfOfCredentialWithSecret(o.TenantID, o.ClientID, assertion, o.ClientSecret, opts)
+		return azidentity.NewOnBehalfOfCredentialWithClientAssertions(o.TenantID, o.ClientID, assertion, o.ClientAssertion, opts)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if o.creds == nil {
-		o.creds = make(map[[32]byte]cachedCred)
-	}
-	max := o.MaxCached
-	if max <= 0 {
-		max = 1024
-	}
-	if len(o.creds) >= max {
-		o.evict(now)
-	}
-	o.creds[key] = cachedCred{cred: cred, expires: expiry}
-	return cred, nil
-}
-
-// evict drops expired entries, and if that frees nothing, an arbitrary half:
-// a bounded cache matters more here than a perfect LRU.
-func (o *OBO) evict(now time.Time) {
-	for k, c := range o.creds {
-		if !now.Before(c.expires) {
-			delete(o.creds, k)
-		}
-	}
-	n := len(o.creds) / 2
-	for k := range o.creds {
-		if len(o.creds) <= n {
-			break
-		}
-		delete(o.creds, k)
-	}
+	return azidentity.NewOnBehalfOfCredentialWithSecret(o.TenantID, o.ClientID, assertion, o.ClientSecret, opts)
 }
 
 // classify turns Entra's consent and interaction answers into

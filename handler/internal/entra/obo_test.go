@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,5 +120,77 @@ func TestOBOInteractionRequired(t *testing.T) {
 				t.Fatalf("err = %v (%T)", err, err)
 			}
 		})
+	}
+}
+
+// TestOBOCachesTokens: a user's downstream token is exchanged once and
+// then served from the cache until shortly before it expires; concurrent
+// requests share one exchange; other scopes or another user are another
+// exchange.
+func TestOBOCachesTokens(t *testing.T) {
+	cfg := entraemu.DefaultConfig()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	e, err := entraemu.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exchanges atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+			exchanges.Add(1)
+		}
+		e.Handler().ServeHTTP(w, r)
+	}))
+	srv.TLS = e.TLSConfig()
+	srv.StartTLS()
+	defer srv.Close()
+	e.SetBaseURL(srv.URL)
+	now := time.Now()
+	o := newOBO(srv.URL, e.Client())
+	o.Now = func() time.Time { return now }
+	ctx := context.Background()
+	adele, alex := assertionFor(t, e, "AdeleV@contoso.example"), assertionFor(t, e, "AlexW@contoso.example")
+	me := []string{"https://graph.microsoft.com/User.Read"}
+	mail := []string{"https://graph.microsoft.com/Mail.Read"}
+
+	var wg sync.WaitGroup
+	tokens := make([]string, 8)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tokens[i], _ = o.Token(ctx, adele, now.Add(time.Hour), me)
+		}()
+	}
+	wg.Wait()
+	for i, tk := range tokens {
+		if tk == "" || tk != tokens[0] {
+			t.Fatalf("concurrent call %d got %.20q, call 0 %.20q", i, tk, tokens[0])
+		}
+	}
+	again, err := o.Token(ctx, adele, now.Add(time.Hour), me)
+	if err != nil || again != tokens[0] {
+		t.Fatalf("Token again = %.20q, %v; want the cached token", again, err)
+	}
+	if n := exchanges.Load(); n != 1 {
+		t.Fatalf("%d exchanges for one user and scope, want 1", n)
+	}
+	for _, c := range []struct {
+		assertion string
+		scopes    []string
+	}{{adele, mail}, {alex, me}} {
+		if _, err := o.Token(ctx, c.assertion, now.Add(time.Hour), c.scopes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := exchanges.Load(); n != 3 {
+		t.Fatalf("%d exchanges, want 3: another scope and another user are exchanges of their own", n)
+	}
+	now = now.Add(time.Hour) // the emulator's tokens last an hour
+	if _, err := o.Token(ctx, adele, now.Add(time.Hour), me); err != nil {
+		t.Fatal(err)
+	}
+	if n := exchanges.Load(); n != 4 {
+		t.Fatalf("%d exchanges, want 4: an expired token is exchanged again", n)
 	}
 }

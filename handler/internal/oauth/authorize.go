@@ -94,11 +94,20 @@ func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.
 	client, err := h.Client(r.Context(), clientID)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		errorPage(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		unavailablePage(w, r)
 		return store.Client{}, "", false
 	case err != nil:
 		h.logger().InfoContext(r.Context(), "authorize: unknown client", "client_id", clientID, "err", err)
 		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
+		return store.Client{}, "", false
+	}
+	switch blocked, err := h.blocked(r.Context(), client.ID); {
+	case err != nil:
+		h.storeFailed(w, r, err, "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		return store.Client{}, "", false
+	case blocked:
+		h.logger().InfoContext(r.Context(), "authorize: client blocked by the operator", "client_id", clientID)
+		errorPage(w, r, http.StatusForbidden, "access_denied", "The operator of this server has blocked this application. Ask your administrator if you think this is a mistake.")
 		return store.Client{}, "", false
 	}
 	redirectURI := q.Get("redirect_uri")

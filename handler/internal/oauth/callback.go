@@ -3,9 +3,12 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
@@ -28,7 +31,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), state)
 	if err != nil || !areq.Approved {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in response is unknown, expired or was already used. Start the sign-in again.")
 		return
 	}
 	if !h.sameBrowser(r, areq) {
@@ -36,10 +39,14 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, r, http.StatusBadRequest, "access_denied", "This sign-in was started in a different browser. Start the sign-in again from your application.")
 		return
 	}
+	if areq.ClientID == "" {
+		h.accountCallback(w, r, areq) // a sign-in to the connected-apps page
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		// Entra's description carries AADSTS codes for the log; the client
 		// gets a plain OAuth error.
-		h.logger().InfoContext(r.Context(), "callback: entra returned an error", "code", e, "error_description", q.Get("error_description"))
+		h.upstreamError(r, "callback", areq.ClientID, e, q.Get("error_description"))
 		code := "access_denied"
 		if e == "temporarily_unavailable" || e == "server_error" {
 			code = e
@@ -63,7 +70,8 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.audit(r, "authorization code issued", "client_id", areq.ClientID, "sub", grant.Subject, "grant", grant.ID)
+	h.audit(r, audit.SignInCompleted, slog.String("client_id", areq.ClientID), slog.String("sub", grant.Subject),
+		slog.String("tid", grant.TenantID), audit.Grant(grant.ID))
 	v := url.Values{"code": {code}, "iss": {h.Options.PublicBaseURL}}
 	if areq.State != "" {
 		v.Set("state", areq.State)
@@ -81,7 +89,7 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 	if err != nil {
 		var ue *entra.UpstreamError
 		if errors.As(err, &ue) && ue.Definitive() {
-			h.logger().WarnContext(r.Context(), "callback: entra refused the code", "err", err)
+			h.upstreamError(r, "code", areq.ClientID, ue.Code, ue.Description)
 			return store.Grant{}, AccessDenied("sign-in at Microsoft Entra ID was refused")
 		}
 		return store.Grant{}, TemporarilyUnavailable(err)
@@ -95,13 +103,24 @@ func (h *Handler) redeemUpstream(r *http.Request, areq store.AuthRequest, code s
 	g := store.Grant{
 		ID: tokens.NewOpaque(), ClientID: areq.ClientID, Subject: id.ObjectID, Name: id.Name,
 		Username: id.PreferredUsername, TenantID: id.TenantID, Scope: areq.Scope, Resource: areq.Resource,
-		UpstreamExpiresAt: toks.Expiry, CreatedAt: now, ExpiresAt: now.Add(h.Options.RefreshTokenTTL),
+		UpstreamExpiresAt: toks.Expiry, RedirectURI: areq.RedirectURI,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(h.Options.RefreshTokenTTL),
 	}
 	if g.Upstream, err = h.sealUpstream(g.ID, toks); err != nil {
 		return store.Grant{}, ServerError(err)
 	}
 	if err := h.Store.CreateGrant(r.Context(), g); err != nil {
 		return store.Grant{}, storeError(err)
+	}
+	// Checked after the grant is written: an operator who blocks the client
+	// and then deletes its grants either finds this grant or is seen here.
+	switch blocked, err := h.blocked(r.Context(), g.ClientID); {
+	case err != nil || blocked:
+		_ = h.revokeGrant(r.Context(), g.ID)
+		if err != nil {
+			return store.Grant{}, storeError(err)
+		}
+		return store.Grant{}, AccessDenied("the operator of this server has blocked this application")
 	}
 	return g, nil
 }
@@ -154,6 +173,9 @@ func (h *Handler) linkGrant(r *http.Request, areq store.AuthRequest, g store.Gra
 	return replaces
 }
 
+// tenantID is the shape of a tenant Entra names: a GUID or a domain name.
+var tenantID = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.-]{0,99}$`)
+
 // adminConsentDone answers Entra's redirect after an administrator used the
 // admin-consent URL a tool result gave (it names /callback as redirect_uri):
 // admin_consent=True with the tenant, or an error. It only informs: no
@@ -169,6 +191,10 @@ func (h *Handler) adminConsentDone(w http.ResponseWriter, r *http.Request, q url
 		errorPage(w, r, http.StatusBadRequest, code, "Administrator consent was not granted. The tools that need it keep telling users so; an administrator can try again from the link they show.")
 		return
 	}
-	h.audit(r, "admin consent granted at Entra", "tenant", q.Get("tenant"))
+	tenant := q.Get("tenant")
+	if !tenantID.MatchString(tenant) {
+		tenant = "" // not Entra's: nothing of it goes to the audit trail
+	}
+	h.audit(r, audit.AdminConsentReported, slog.String("tenant", tenant))
 	infoPage(w, r, "Consent granted", "An administrator granted this server's tools the permissions they asked for, for everyone in the organization. Return to your MCP client and call the tool again.")
 }

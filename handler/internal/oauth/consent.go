@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -56,7 +58,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 	client, err := h.Client(r.Context(), areq.ClientID)
 	if err != nil {
-		errorPage(w, r, statusFor(err), "invalid_client", "The application that started this sign-in is no longer registered.")
+		h.lookupFailed(w, r, err, "invalid_client", "The application that started this sign-in is no longer registered.")
 		return
 	}
 	csrf := h.cookie(r, cookieCSRF)
@@ -121,11 +123,11 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	areq, err := h.Store.TakeAuthRequest(r.Context(), r.PostForm.Get("request"))
 	if err != nil || areq.Approved || !h.sameBrowser(r, areq) {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return
 	}
 	if decision == "deny" {
-		h.audit(r, "consent denied", "client_id", areq.ClientID)
+		h.audit(r, audit.ConsentDenied, slog.String("client_id", areq.ClientID), slog.String("redirect_uri", areq.RedirectURI))
 		h.redirectError(w, r, areq.RedirectURI, areq.State, AccessDenied("the user denied the request"))
 		return
 	}
@@ -145,7 +147,8 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.audit(r, "consent approved", "client_id", areq.ClientID)
+	h.audit(r, audit.ConsentApproved, slog.String("client_id", areq.ClientID),
+		slog.String("redirect_uri", areq.RedirectURI), slog.String("scope", areq.Scope))
 	h.approve(w, r, areq)
 }
 
@@ -192,7 +195,7 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 	}
 	areq, err := h.Store.GetAuthRequest(r.Context(), id)
 	if err != nil || areq.Approved {
-		errorPage(w, r, statusFor(err), "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
+		h.lookupFailed(w, r, err, "invalid_request", "This sign-in request has expired or was already answered. Start the sign-in again.")
 		return store.AuthRequest{}, false
 	}
 	if !h.sameBrowser(r, areq) {
@@ -275,9 +278,20 @@ func sameOrigin(r *http.Request, base string) bool {
 	return true
 }
 
-func statusFor(err error) int {
+// lookupFailed answers a browser whose request names a record that could
+// not be read: when the store is unavailable, the outage page (503
+// temporarily_unavailable: try again, nothing is wrong with the sign-in);
+// otherwise the page for code and message (400).
+func (h *Handler) lookupFailed(w http.ResponseWriter, r *http.Request, err error, code, message string) {
 	if errors.Is(err, store.ErrUnavailable) {
-		return http.StatusServiceUnavailable
+		h.logger().WarnContext(r.Context(), "state unavailable", "err", err)
+		unavailablePage(w, r)
+		return
 	}
-	return http.StatusBadRequest
+	errorPage(w, r, http.StatusBadRequest, code, message)
+}
+
+// unavailablePage is the browser's 503 temporarily_unavailable.
+func unavailablePage(w http.ResponseWriter, r *http.Request) {
+	errorPage(w, r, http.StatusServiceUnavailable, CodeTemporarilyUnavailable, "The sign-in service is temporarily unavailable. Please try again in a moment.")
 }

@@ -2,8 +2,10 @@ package oauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -26,7 +28,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 	if err == nil && grantID != "" {
 		err = h.revokeGrant(r.Context(), grantID)
 		if err == nil {
-			h.audit(r, "grant revoked", "client_id", client.ID, "grant", grantID)
+			h.audit(r, audit.GrantRevoked, slog.String("by", "client"), slog.String("client_id", client.ID), audit.Grant(grantID))
 		}
 	}
 	if err != nil {
@@ -52,13 +54,15 @@ func (h *Handler) grantOf(r *http.Request, raw, hint, clientID string) (string, 
 			return g, nil
 		}
 	}
-	rt, err := h.Store.GetRefresh(r.Context(), tokens.Hash(raw))
-	switch {
-	case err == nil && rt.ClientID == clientID:
-		_ = h.Store.DeleteRefresh(r.Context(), rt.Hash)
-		return rt.GrantID, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return "", err
+	if grantID, ok := tokens.RefreshGrant(raw); ok {
+		rt, err := h.Store.GetRefresh(r.Context(), grantID, tokens.Hash(raw))
+		switch {
+		case err == nil && rt.ClientID == clientID:
+			_ = h.Store.DeleteRefresh(r.Context(), rt.GrantID, rt.Hash)
+			return rt.GrantID, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return "", err
+		}
 	}
 	return tryAccess(), nil
 }

@@ -58,7 +58,8 @@ type Store interface {
 	// /consent and /callback; its ID is the random upstream `state`.
 	PutAuthRequest(ctx context.Context, a AuthRequest) error
 	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
-	// TakeAuthRequest reads and deletes it (single use, conditional delete).
+	// TakeAuthRequest reads it and takes it away from every later reader:
+	// of concurrent callers exactly one gets it, the others ErrNotFound.
 	TakeAuthRequest(ctx context.Context, id string) (AuthRequest, error)
 
 	// PutConsent creates or replaces a consent record.
@@ -79,31 +80,57 @@ type Store interface {
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	// UpdateGrant replaces the grant if g.ETag still matches (ErrConflict if
 	// not, or if g.ETag is empty; ErrNotFound if it is gone). The stored ETag
-	// changes, so read the grant again before a second update.
+	// changes, so read the grant again before a second update. It keeps
+	// ExpiresAt (see DeleteExpired).
 	UpdateGrant(ctx context.Context, g Grant) error
 	// DeleteGrant revokes the grant and with it every refresh token and
 	// access token that points to it. Deleting a missing grant is not an error.
 	// The grant's refresh tokens are deleted too; access tokens die because
 	// their grant can no longer be read.
 	DeleteGrant(ctx context.Context, id string) error
+	// ListGrants returns the live grants of one user (q.Subject), of one
+	// client (q.ClientID), of both, or, with neither, every grant, in no
+	// particular order and without Upstream (the sealed Entra tokens are
+	// not for listing). For a user or a client the backend reads an index,
+	// not the whole store: the connected-apps page lists a user's grants
+	// on every visit.
+	ListGrants(ctx context.Context, q GrantQuery) ([]Grant, error)
 
+	// PutClientBlock records that the operator stopped new sign-ins for a
+	// client (replacing an earlier block); it never expires.
+	PutClientBlock(ctx context.Context, b ClientBlock) error
+	// GetClientBlock returns the client's block; ErrNotFound if there is none.
+	GetClientBlock(ctx context.Context, clientID string) (ClientBlock, error)
+	// DeleteClientBlock lifts the block; lifting a missing one is not an error.
+	DeleteClientBlock(ctx context.Context, clientID string) error
+
+	// PutRefresh stores a refresh token of the grant r.GrantID. A refresh
+	// token belongs to its grant: it is addressed by grant and hash, it
+	// expires no later than its grant, and DeleteGrant deletes it (so a
+	// backend can keep a grant's tokens together, and revoking a family is
+	// one query; docs/architecture.md §7.3).
 	PutRefresh(ctx context.Context, r RefreshToken) error
-	// GetRefresh returns the refresh token record with its current ETag.
-	GetRefresh(ctx context.Context, hash string) (RefreshToken, error)
+	// GetRefresh returns the refresh token hash of grant grantID with its
+	// current ETag; ErrNotFound if the grant has no such token.
+	GetRefresh(ctx context.Context, grantID, hash string) (RefreshToken, error)
 	// UpdateRefresh replaces the record if r.ETag still matches (ErrConflict
 	// if not, ErrNotFound if it is gone). Used to mark a token as rotated
-	// exactly once.
+	// exactly once. It keeps ExpiresAt (see DeleteExpired).
 	UpdateRefresh(ctx context.Context, r RefreshToken) error
 	// DeleteRefresh deletes one refresh token; a missing one is not an error.
-	DeleteRefresh(ctx context.Context, hash string) error
+	DeleteRefresh(ctx context.Context, grantID, hash string) error
 
 	// DeleteExpired removes records whose ExpiresAt is before now, at most
 	// max of them, walking the store from cursor ("" is the start). It
 	// returns how many it removed and the cursor to continue from, "" once
 	// the walk has reached the end. A call does a bounded amount of work
-	// whatever the size of the store (for Table Storage: one query page),
-	// so it may remove fewer than max and still return a cursor; following
-	// the cursors to the end removes every record that expired before now.
+	// whatever the size of the store, and what it reads grows with the
+	// number of expired records, not with the number stored (Table Storage:
+	// an index of records by hour of expiry, docs/architecture.md §7.3), so
+	// it may remove fewer than max and still return a cursor; following the
+	// cursors to the end removes every record that expired before now.
+	// Records are found by the expiry they were written with (Create*,
+	// Put*, Increment); updates keep it or, like TouchClient, move it later.
 	DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (n int, next string, err error)
 
 	// AcquireLease takes the lease called name for holder until until, if
@@ -148,7 +175,8 @@ type Client struct {
 
 // AuthRequest is an authorization request in flight (docs/architecture.md §4:
 // /authorize → /consent → Entra → /callback). ID is random and is sent to
-// Entra as state.
+// Entra as state. One without a ClientID is a user's sign-in to the
+// connected-apps page (/account), which makes no grant.
 type AuthRequest struct {
 	ID                 string
 	ClientID           string
@@ -213,9 +241,31 @@ type Grant struct {
 	// id travels inside the sealed blob so keys can rotate.
 	Upstream          []byte
 	UpstreamExpiresAt time.Time
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	ETag              string // set by reads; checked by UpdateGrant
+	// RedirectURI is where the client received the code that created the
+	// grant; the connected-apps page shows its host.
+	RedirectURI string
+	CreatedAt   time.Time // the sign-in: first use
+	// LastUsedAt is when tokens were last issued for the grant (a code
+	// redeemed or a refresh), to the hour; zero: never redeemed.
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	ETag       string // set by reads; checked by UpdateGrant
+}
+
+// GrantQuery selects grants for ListGrants; empty fields match any grant.
+type GrantQuery struct {
+	Subject  string // the user's Entra object id
+	ClientID string
+}
+
+// ClientBlock stops new sign-ins for a client: the operator's "revoke this
+// client" (its grants are deleted too). It is keyed by client ID, which for
+// a client ID metadata document is the document's URL, so a blocked app
+// cannot come back by fetching its document again.
+type ClientBlock struct {
+	ClientID  string
+	Reason    string
+	CreatedAt time.Time
 }
 
 // RefreshToken is one refresh token of a grant's family, stored under its

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,5 +48,34 @@ func Golden(t testing.TB, path string, got []byte) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s mismatch (-want +got); run with -update if the change is intended:\n%s", path, diff)
+	}
+}
+
+// GoldenSection is Golden for the part of a document between the line
+// holding begin and the line holding end (both kept), so that a table in
+// the docs is held to what the code measures; with -update it rewrites
+// that part.
+func GoldenSection(t testing.TB, path, begin, end, got string) {
+	t.Helper()
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no section between %q and %q", path, begin, end)
+	}
+	i = strings.Index(s[i:], "\n") + i + 1
+	j = strings.LastIndex(s[:j], "\n") + 1
+	if *update {
+		s = s[:i] + got + s[j:]
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if diff := cmp.Diff(s[i:j], got); diff != "" {
+		t.Errorf("%s, between %q and %q, does not match (-doc +measured); run with -update if the change is intended:\n%s", path, begin, end, diff)
 	}
 }

@@ -35,6 +35,22 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// Expired entries do not wait for the cache to fill up: a Put drops them
+// once a second, so a cache of short-lived entries (grants trusted for two
+// seconds) holds only the live ones.
+func TestPutDropsExpiredEntries(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := New[string](10000, func() time.Time { return now })
+	for i := range 100 {
+		c.Put(fmt.Sprint("grant-", i), "g", now.Add(2*time.Second))
+	}
+	now = now.Add(3 * time.Second)
+	c.Put("fresh", "g", now.Add(2*time.Second))
+	if c.Len() != 1 {
+		t.Fatalf("Len = %d after the others expired, want 1", c.Len())
+	}
+}
+
 func TestZeroSizeCachesNothing(t *testing.T) {
 	c := New[int](0, nil)
 	c.Put("t", 1, time.Now().Add(time.Hour))

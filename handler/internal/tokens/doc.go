@@ -14,8 +14,9 @@
 //     has the same kid on every instance.
 //   - Upstream Entra tokens are sealed with AES-256-GCM under a key id
 //     before they reach storage (Sealer).
-//   - Opaque secrets (refresh tokens, codes, client secrets) come from
-//     NewOpaque and are stored only as Hash.
+//   - Opaque secrets (codes, client secrets) come from NewOpaque, refresh
+//     tokens from NewRefresh (the grant id, then a NewOpaque secret); all
+//     are stored only as Hash.
 //
 // Rotation. Both key kinds have a current and a previous slot. The current
 // key signs or seals; both verify or open. Because the previous signing key

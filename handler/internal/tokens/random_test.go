@@ -27,3 +27,19 @@ func TestHash(t *testing.T) {
 		t.Errorf("Hash(abc) = %s, want %s", got, want)
 	}
 }
+
+func TestRefreshGrant(t *testing.T) {
+	grant := NewOpaque()
+	raw := NewRefresh(grant)
+	if got, ok := RefreshGrant(raw); !ok || got != grant {
+		t.Errorf("RefreshGrant(NewRefresh(%q)) = %q, %v", grant, got, ok)
+	}
+	if NewRefresh(grant) == raw {
+		t.Error("NewRefresh repeated a token")
+	}
+	for _, raw := range []string{"", "no-dot", ".secret", "grant.", "."} {
+		if got, ok := RefreshGrant(raw); ok {
+			t.Errorf("RefreshGrant(%q) = %q, true; want false", raw, got)
+		}
+	}
+}

@@ -2,12 +2,16 @@
 // locally), the state every Functions instance shares (docs/architecture.md
 // §7.3).
 //
-// One table holds everything: PartitionKey is the record kind, RowKey the
-// record's key (see rowKey), and every lookup is a point read. Table Storage
-// has no TTL, so reads check ExpiresAt and DeleteExpired purges
-// (docs/architecture.md §7.2). Single use and rotation rely on ETags: a Take
-// is a read plus a delete with If-Match, an update is a replace with
-// If-Match, so of two racing callers the service lets exactly one through.
+// One table holds everything, laid out for Table Storage's scalability
+// targets (layout.go): every record its own partition, a grant's refresh
+// tokens in the grant's, and an index of partitions by hour of expiry for
+// the purge. Every lookup is a point read. Table Storage has no TTL, so
+// reads check ExpiresAt and DeleteExpired purges (docs/architecture.md
+// §7.2). Single use and rotation rely on ETags: a Take is a read plus a
+// write with If-Match that marks the record taken, an update is a replace
+// with If-Match, so of two racing callers the service lets exactly one
+// through. Faults the service answers under load are retried within a
+// budget, and a retried write recognises its own earlier try (retry.go).
 package aztable
 
 import (
@@ -19,7 +23,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
@@ -34,7 +37,8 @@ type Store struct {
 	client  *aztables.Client
 	now     func() time.Time
 	timeout time.Duration
-	copts   *aztables.ClientOptions // used only by the NewFrom* constructors
+	copts   *aztables.ClientOptions
+	rt      http.RoundTripper // WithTransport
 }
 
 // Option configures a Store.
@@ -47,16 +51,30 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // runs out the operation fails with an error wrapping store.ErrUnavailable.
 func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
 
-// WithClientOptions replaces the SDK options that NewFromConnectionString
-// and NewFromEndpoint build their client with (default: few, short retries;
-// see defaultClientOptions). New ignores it.
+// WithClientOptions replaces the SDK options the client is built with
+// (default: the retries of retryOptions). The store adds its try counter
+// to them.
 func WithClientOptions(o *aztables.ClientOptions) Option { return func(s *Store) { s.copts = o } }
 
-// New returns a Store on the table client points at. It makes no network
-// call: the table is created by the first operation that finds it missing, so
-// a cold start costs nothing (docs/architecture.md §14).
-func New(client *aztables.Client, opts ...Option) *Store {
-	s := &Store{client: client, now: time.Now, timeout: 5 * time.Second}
+// WithTransport sends the store's requests through rt (the tracing
+// transport, package telemetry) instead of the SDK's own.
+func WithTransport(rt http.RoundTripper) Option { return func(s *Store) { s.rt = rt } }
+
+// options are the SDK options of s's client: clientOptions of its
+// WithClientOptions, through its WithTransport.
+func (s *Store) options() *aztables.ClientOptions {
+	o := clientOptions(s.copts)
+	if s.rt != nil {
+		o.Transport = &http.Client{Transport: s.rt}
+	}
+	return o
+}
+
+// newStore applies opts. The constructors make no network call: the table
+// is created by the first operation that finds it missing, so a cold start
+// costs nothing (docs/architecture.md §14).
+func newStore(opts []Option) *Store {
+	s := &Store{now: time.Now, timeout: 5 * time.Second}
 	for _, o := range opts {
 		o(s)
 	}
@@ -72,8 +90,8 @@ func New(client *aztables.Client, opts ...Option) *Store {
 // default port: the SDK's parser requires AccountName and does not know it
 // (docs/architecture.md §7.3).
 func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, error) {
-	s := New(nil, opts...)
-	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), s.clientOptions())
+	s := newStore(opts)
+	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), s.options())
 	if err != nil {
 		return nil, fmt.Errorf("aztable: %w", err)
 	}
@@ -87,8 +105,8 @@ func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, err
 // Data Contributor role). The SDK sends tokens only over https, so Azurite
 // needs NewFromConnectionString.
 func NewFromEndpoint(endpoint, table string, cred azcore.TokenCredential, opts ...Option) (*Store, error) {
-	s := New(nil, opts...)
-	c, err := aztables.NewClient(strings.TrimSuffix(endpoint, "/")+"/"+table, cred, s.clientOptions())
+	s := newStore(opts)
+	c, err := aztables.NewClient(strings.TrimSuffix(endpoint, "/")+"/"+table, cred, s.options())
 	if err != nil {
 		return nil, fmt.Errorf("aztable: %w", err)
 	}
@@ -118,27 +136,6 @@ func expandConnectionString(connStr string) string {
 	return strings.Join(parts, ";")
 }
 
-func (s *Store) clientOptions() *aztables.ClientOptions {
-	if s.copts != nil {
-		return s.copts
-	}
-	return defaultClientOptions()
-}
-
-// defaultClientOptions keep the SDK's retries short. Its defaults (3 retries,
-// back-off from 800 ms) would spend the whole operation timeout retrying a
-// dead endpoint; two quick retries ride out a blip, and the operation
-// timeout still bounds the total.
-func defaultClientOptions() *aztables.ClientOptions {
-	return &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry: policy.RetryOptions{
-			MaxRetries:    2,
-			RetryDelay:    50 * time.Millisecond,
-			MaxRetryDelay: 400 * time.Millisecond,
-		},
-	}}
-}
-
 // call runs one SDK request (f) and maps its error onto the store's. If the
 // table does not exist yet it creates it and runs f once more: creating it
 // lazily keeps start-up free of network calls.
@@ -156,11 +153,6 @@ func (s *Store) call(ctx context.Context, f func(context.Context) error) error {
 // withTimeout gives one store operation its bounded wait.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
-}
-
-func hasCode(err error, code aztables.TableErrorCode) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == string(code)
 }
 
 // mapError turns SDK errors into the store's: 404 is ErrNotFound, 409 on an

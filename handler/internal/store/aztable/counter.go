@@ -20,7 +20,11 @@ func (s *Store) TouchClient(ctx context.Context, id string, expiresAt time.Time)
 	defer cancel()
 	p := newProps()
 	p.time("ExpiresAt", expiresAt)
-	b, err := p.entity(kindClient, id)
+	e, err := p.entity(own(kindClient, id))
+	if err != nil {
+		return err
+	}
+	b, err := e.body("")
 	if err != nil {
 		return err
 	}
@@ -40,7 +44,7 @@ func (s *Store) Increment(ctx context.Context, key string, expiresAt time.Time) 
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	for {
-		f, etag, err := s.getAny(ctx, kindCounter, key, "Key")
+		f, etag, err := s.getAny(ctx, own(kindCounter, key), key, "Key")
 		var n int64
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -51,12 +55,22 @@ func (s *Store) Increment(ctx context.Context, key string, expiresAt time.Time) 
 			return 0, err
 		default:
 			n = f.int64("N") + 1
+			restart := false
 			if exp := f.time("ExpiresAt"); s.expired(exp) {
-				n = 1
+				n, restart = 1, true
 			} else {
 				expiresAt = exp
 			}
 			b, encErr := encodeCounter(key, n, expiresAt)
+			if encErr == nil {
+				// Many instances count on one row: keep the WriteIDs a
+				// rival may have written over, for landed (retry.go).
+				b.props[propRecentWrites] = recentWrites(f)
+			}
+			if restart && encErr == nil {
+				// A new expiry: the index must list it (update does not).
+				encErr = s.index(ctx, b)
+			}
 			err = s.update(ctx, string(etag), b, encErr)
 		}
 		switch {
@@ -73,10 +87,10 @@ func (s *Store) Increment(ctx context.Context, key string, expiresAt time.Time) 
 	}
 }
 
-func encodeCounter(key string, n int64, expiresAt time.Time) ([]byte, error) {
+func encodeCounter(key string, n int64, expiresAt time.Time) (entity, error) {
 	p := newProps()
 	p.str("Key", key)
 	p.int64("N", n)
 	p.time("ExpiresAt", expiresAt)
-	return p.entity(kindCounter, key)
+	return p.entity(own(kindCounter, key))
 }

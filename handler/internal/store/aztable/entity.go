@@ -1,8 +1,6 @@
 package aztable
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -13,17 +11,6 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// Partition keys, one per record kind.
-const (
-	kindClient  = "client"
-	kindAuthReq = "authreq"
-	kindConsent = "consent"
-	kindCode    = "code"
-	kindGrant   = "grant"
-	kindRefresh = "refresh"
-	kindCounter = "counter"
-)
-
 // Property size limits of Table Storage: 64 KiB per string (UTF-16, so 32K
 // code units) and per binary value
 // (learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
@@ -32,39 +19,7 @@ const (
 const (
 	maxStringUnits = 32 << 10
 	maxBinary      = 64 << 10
-	maxPlainKey    = 256
 )
-
-// rowKey maps a record key to a RowKey. Keys made only of [A-Za-z0-9._-]
-// (hashes, random IDs) are used as they are, which keeps the table readable
-// in Storage Explorer. Anything else (client IDs that are URLs, say) may
-// hold characters Table Storage forbids in keys (/ \ # ? and control
-// characters) or be longer than 1 KiB, so it becomes "~" + the base64url
-// SHA-256 of the key; "~" never occurs in a plain key, so the two forms
-// cannot collide. The key itself is stored in a property and compared on
-// read, so the mapping need not be reversible. Plain keys also never hold a
-// single quote, which the SDK escapes inconsistently between URL and body.
-func rowKey(key string) string {
-	if plainKey(key) {
-		return key
-	}
-	sum := sha256.Sum256([]byte(key))
-	return "~" + base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-func plainKey(key string) bool {
-	if key == "" || len(key) > maxPlainKey {
-		return false
-	}
-	for _, c := range []byte(key) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '_' || c == '.'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
 
 // props collects an entity's properties. Zero values are left out: an
 // absent property reads back as the zero value, entities stay small, and a
@@ -139,14 +94,38 @@ func (p *props) fail(err error) {
 	}
 }
 
-// entity encodes the properties as the JSON body the SDK expects.
-func (p *props) entity(kind, key string) ([]byte, error) {
+// entity is a row to write: where it goes, its properties, and the expiry
+// the index lists its partition under (zero: none).
+type entity struct {
+	keys
+	props   map[string]any
+	expires time.Time
+}
+
+// entity returns the properties as the row at k, or the first encoding
+// error. The row is indexed under its ExpiresAt.
+func (p *props) entity(k keys) (entity, error) {
 	if p.err != nil {
-		return nil, p.err
+		return entity{}, p.err
+	}
+	exp, _ := p.m["ExpiresAt"].(aztables.EDMDateTime)
+	return entity{keys: k, props: p.m, expires: time.Time(exp)}, nil
+}
+
+// body is the JSON the SDK sends; writeID, when set, is stored with it (see
+// Store.landed).
+func (e entity) body(writeID string) ([]byte, error) {
+	props := e.props
+	if writeID != "" {
+		props = make(map[string]any, len(e.props)+1)
+		for k, v := range e.props {
+			props[k] = v
+		}
+		props[propWriteID] = writeID
 	}
 	return json.Marshal(aztables.EDMEntity{
-		Entity:     aztables.Entity{PartitionKey: kind, RowKey: rowKey(key)},
-		Properties: p.m,
+		Entity:     aztables.Entity{PartitionKey: e.pk, RowKey: e.rk},
+		Properties: props,
 	})
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
 
-// kindLease rows have no ExpiresAt, so the purge never deletes them.
-const kindLease = "lease"
+// Lease rows have no ExpiresAt, so the index never lists them and the
+// purge never deletes them.
 
 // AcquireLease reads the lease and claims it with an insert (none yet) or a
 // replace with If-Match on the ETag it read, so of racing instances exactly
@@ -17,7 +17,7 @@ const kindLease = "lease"
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, etag, err := s.getAny(ctx, kindLease, name, "Name")
+	f, etag, err := s.getAny(ctx, own(kindLease, name), name, "Name")
 	l := store.Lease{Name: name, Holder: holder, Until: until}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -58,7 +58,7 @@ func (s *Store) UpdateLease(ctx context.Context, l store.Lease) error {
 // readLease reads the lease back for its new ETag (an insert or replace
 // through the SDK does not return the entity).
 func (s *Store) readLease(ctx context.Context, name string) (store.Lease, error) {
-	f, etag, err := s.getAny(ctx, kindLease, name, "Name")
+	f, etag, err := s.getAny(ctx, own(kindLease, name), name, "Name")
 	if err != nil {
 		return store.Lease{}, err
 	}
@@ -67,13 +67,13 @@ func (s *Store) readLease(ctx context.Context, name string) (store.Lease, error)
 	return l, f.err
 }
 
-func encodeLease(l store.Lease) ([]byte, error) {
+func encodeLease(l store.Lease) (entity, error) {
 	p := newProps()
 	p.str("Name", l.Name)
 	p.str("Holder", l.Holder)
 	p.time("Until", l.Until)
 	p.str("Cursor", l.Cursor)
-	return p.entity(kindLease, l.Name)
+	return p.entity(own(kindLease, l.Name))
 }
 
 func decodeLease(f *fields) store.Lease {

@@ -2,12 +2,7 @@ package aztable
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 )
@@ -22,7 +17,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, _, err := s.get(ctx, kindClient, id, "ID")
+	f, _, err := s.get(ctx, own(kindClient, id), id, "ID")
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -39,7 +34,7 @@ func (s *Store) PutAuthRequest(ctx context.Context, a store.AuthRequest) error {
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, _, err := s.get(ctx, kindAuthReq, id, "ID")
+	f, _, err := s.get(ctx, own(kindAuthReq, id), id, "ID")
 	if err != nil {
 		return store.AuthRequest{}, err
 	}
@@ -49,7 +44,7 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (store.AuthReques
 func (s *Store) TakeAuthRequest(ctx context.Context, id string) (store.AuthRequest, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, err := s.take(ctx, kindAuthReq, id, "ID")
+	f, err := s.take(ctx, own(kindAuthReq, id), id, "ID")
 	if err != nil {
 		return store.AuthRequest{}, err
 	}
@@ -66,7 +61,7 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 func (s *Store) GetConsent(ctx context.Context, key string) (store.Consent, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, _, err := s.get(ctx, kindConsent, key, "Key")
+	f, _, err := s.get(ctx, own(kindConsent, key), key, "Key")
 	if err != nil {
 		return store.Consent{}, err
 	}
@@ -88,7 +83,7 @@ func (s *Store) TakeCode(ctx context.Context, hash string) (store.Code, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	for {
-		f, etag, err := s.get(ctx, kindCode, hash, "Hash")
+		f, etag, err := s.get(ctx, own(kindCode, hash), hash, "Hash")
 		if err != nil {
 			return store.Code{}, err
 		}
@@ -115,17 +110,26 @@ func (s *Store) TakeCode(ctx context.Context, hash string) (store.Code, error) {
 	}
 }
 
+// CreateGrant writes the grant's index rows first, then the grant: an
+// index row whose grant never came is skipped (and deleted) by ListGrants,
+// while a grant without its rows could not be listed by its user.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
+	b, err := encodeGrant(g)
+	if err != nil {
+		return err
+	}
+	if err := s.putGrantIndex(ctx, g); err != nil { // each write with its own timeout
+		return err
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	b, err := encodeGrant(g)
-	return s.add(ctx, b, err)
+	return s.add(ctx, b, nil)
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, etag, err := s.get(ctx, kindGrant, id, "ID")
+	f, etag, err := s.get(ctx, own(kindGrant, id), id, "ID")
 	if err != nil {
 		return store.Grant{}, err
 	}
@@ -142,23 +146,43 @@ func (s *Store) UpdateGrant(ctx context.Context, g store.Grant) error {
 }
 
 // DeleteGrant deletes the grant first, so its access tokens stop working at
-// once, then its refresh tokens. If that second step fails the error says
-// so and a retry finishes it; the leftovers are useless meanwhile, since a
-// refresh needs the grant.
+// once, then the rest of its partition: its refresh tokens, one
+// single-partition query (layout.go). If that second step fails the error
+// says so and a retry finishes it; the leftovers are useless meanwhile,
+// since a refresh needs the grant, and the purge takes them when the grant
+// would have expired (its index entry stays).
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
+	k := own(kindGrant, id)
 	tctx, cancel := s.withTimeout(ctx)
-	err := s.del(tctx, kindGrant, id)
+	f, _, readErr := s.getAny(tctx, k, id, "ID")
+	err := s.del(tctx, k)
 	cancel()
 	if err != nil {
 		return err
 	}
-	// Not a point read, but revocation is rare and the filter stays inside
-	// the refresh partition. GrantRow holds only key-safe characters.
-	filter := "PartitionKey eq '" + kindRefresh + "' and GrantRow eq '" + rowKey(id) + "'"
-	_, err = s.deleteWhere(ctx, filter, "PartitionKey,RowKey,GrantID", func(f *fields) bool {
-		return f.str("GrantID") == id
-	})
-	return err
+	if readErr == nil {
+		if g, err := decodeGrant(f); err == nil {
+			if err := s.deleteGrantIndex(ctx, g); err != nil {
+				return err
+			}
+		}
+	}
+	var next *[2]string
+	for {
+		rows, cont, err := s.list(ctx, "PartitionKey eq "+quote(k.pk), "PartitionKey,RowKey", 1000, next)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, err := s.deleteListed(ctx, r); err != nil {
+				return err
+			}
+		}
+		if cont == nil {
+			return nil
+		}
+		next = cont
+	}
 }
 
 func (s *Store) PutRefresh(ctx context.Context, r store.RefreshToken) error {
@@ -168,10 +192,10 @@ func (s *Store) PutRefresh(ctx context.Context, r store.RefreshToken) error {
 	return s.put(ctx, b, err)
 }
 
-func (s *Store) GetRefresh(ctx context.Context, hash string) (store.RefreshToken, error) {
+func (s *Store) GetRefresh(ctx context.Context, grantID, hash string) (store.RefreshToken, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	f, etag, err := s.get(ctx, kindRefresh, hash, "Hash")
+	f, etag, err := s.get(ctx, refreshKeys(grantID, hash), hash, "Hash")
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
@@ -187,49 +211,8 @@ func (s *Store) UpdateRefresh(ctx context.Context, r store.RefreshToken) error {
 	return s.update(ctx, r.ETag, b, err)
 }
 
-func (s *Store) DeleteRefresh(ctx context.Context, hash string) error {
+func (s *Store) DeleteRefresh(ctx context.Context, grantID, hash string) error {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return s.del(ctx, kindRefresh, hash)
-}
-
-// DeleteExpired reads one page of the query ExpiresAt lt now (at most max
-// entities, and the service ends a page early after 5 s or at a partition
-// boundary) and deletes what it lists, each with the ETag it was listed
-// with. The query's continuation (NextPartitionKey, NextRowKey) is the
-// cursor, so a caller walks the table over several calls, each bounded
-// whatever the size of the table
-// (learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination).
-// Records that never expire have no ExpiresAt property, and an entity
-// without it does not match the comparison, so they are never listed.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, cursor string, max int) (int, string, error) {
-	filter, sel, top := "ExpiresAt lt "+odataTime(now), "PartitionKey,RowKey", int32(min(max, 1000))
-	opts := &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel, Top: &top}
-	if cursor != "" {
-		var c [2]string
-		if err := json.Unmarshal([]byte(cursor), &c); err != nil {
-			return 0, "", fmt.Errorf("aztable: bad purge cursor: %w", err)
-		}
-		opts.NextPartitionKey, opts.NextRowKey = &c[0], &c[1]
-	}
-	tctx, cancel := s.withTimeout(ctx)
-	page, err := s.client.NewListEntitiesPager(opts).NextPage(tctx)
-	cancel()
-	if hasCode(err, aztables.TableNotFound) {
-		return 0, "", nil // no table yet, nothing to delete
-	}
-	if err != nil {
-		return 0, "", mapError(err)
-	}
-	n, err := s.deleteListed(ctx, page.Entities, nil)
-	next := ""
-	if page.NextPartitionKey != nil && err == nil {
-		rk := ""
-		if page.NextRowKey != nil {
-			rk = *page.NextRowKey
-		}
-		b, _ := json.Marshal([2]string{*page.NextPartitionKey, rk})
-		next = string(b)
-	}
-	return n, next, err
+	return s.del(ctx, refreshKeys(grantID, hash))
 }

@@ -5,7 +5,7 @@ import "github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 // Property names follow the record fields. The record's own key is stored
 // too ("ID", "Key", "Hash") because a RowKey may be a hash of it.
 
-func encodeClient(c store.Client) ([]byte, error) {
+func encodeClient(c store.Client) (entity, error) {
 	p := newProps()
 	p.str("ID", c.ID)
 	p.str("SecretHash", c.SecretHash)
@@ -20,7 +20,7 @@ func encodeClient(c store.Client) ([]byte, error) {
 	p.str("LogoURI", c.LogoURI)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
-	return p.entity(kindClient, c.ID)
+	return p.entity(own(kindClient, c.ID))
 }
 
 func decodeClient(f *fields) (store.Client, error) {
@@ -42,7 +42,7 @@ func decodeClient(f *fields) (store.Client, error) {
 	return c, f.err
 }
 
-func encodeAuthRequest(a store.AuthRequest) ([]byte, error) {
+func encodeAuthRequest(a store.AuthRequest) (entity, error) {
 	p := newProps()
 	p.str("ID", a.ID)
 	p.str("ClientID", a.ClientID)
@@ -57,7 +57,7 @@ func encodeAuthRequest(a store.AuthRequest) ([]byte, error) {
 	p.bool("Approved", a.Approved)
 	p.time("CreatedAt", a.CreatedAt)
 	p.time("ExpiresAt", a.ExpiresAt)
-	return p.entity(kindAuthReq, a.ID)
+	return p.entity(own(kindAuthReq, a.ID))
 }
 
 func decodeAuthRequest(f *fields) (store.AuthRequest, error) {
@@ -79,7 +79,7 @@ func decodeAuthRequest(f *fields) (store.AuthRequest, error) {
 	return a, f.err
 }
 
-func encodeConsent(c store.Consent) ([]byte, error) {
+func encodeConsent(c store.Consent) (entity, error) {
 	p := newProps()
 	p.str("Key", c.Key)
 	p.str("ClientID", c.ClientID)
@@ -88,7 +88,7 @@ func encodeConsent(c store.Consent) ([]byte, error) {
 	p.str("GrantID", c.GrantID)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
-	return p.entity(kindConsent, c.Key)
+	return p.entity(own(kindConsent, c.Key))
 }
 
 func decodeConsent(f *fields) (store.Consent, error) {
@@ -104,7 +104,7 @@ func decodeConsent(f *fields) (store.Consent, error) {
 	return c, f.err
 }
 
-func encodeCode(c store.Code) ([]byte, error) {
+func encodeCode(c store.Code) (entity, error) {
 	p := newProps()
 	p.str("Hash", c.Hash)
 	p.str("ClientID", c.ClientID)
@@ -118,7 +118,7 @@ func encodeCode(c store.Code) ([]byte, error) {
 	p.time("RedeemedAt", c.RedeemedAt)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
-	return p.entity(kindCode, c.Hash)
+	return p.entity(own(kindCode, c.Hash))
 }
 
 func decodeCode(f *fields) (store.Code, error) {
@@ -139,7 +139,7 @@ func decodeCode(f *fields) (store.Code, error) {
 	return c, f.err
 }
 
-func encodeGrant(g store.Grant) ([]byte, error) {
+func encodeGrant(g store.Grant) (entity, error) {
 	p := newProps()
 	p.str("ID", g.ID)
 	p.str("ClientID", g.ClientID)
@@ -151,9 +151,11 @@ func encodeGrant(g store.Grant) ([]byte, error) {
 	p.str("Resource", g.Resource)
 	p.bin("Upstream", g.Upstream) // Edm.Binary, at most 64 KiB
 	p.time("UpstreamExpiresAt", g.UpstreamExpiresAt)
+	p.str("RedirectURI", g.RedirectURI)
 	p.time("CreatedAt", g.CreatedAt)
+	p.time("LastUsedAt", g.LastUsedAt)
 	p.time("ExpiresAt", g.ExpiresAt)
-	return p.entity(kindGrant, g.ID)
+	return p.entity(own(kindGrant, g.ID))
 }
 
 func decodeGrant(f *fields) (store.Grant, error) {
@@ -168,26 +170,25 @@ func decodeGrant(f *fields) (store.Grant, error) {
 		Resource:          f.str("Resource"),
 		Upstream:          f.bin("Upstream"),
 		UpstreamExpiresAt: f.time("UpstreamExpiresAt"),
+		RedirectURI:       f.str("RedirectURI"),
 		CreatedAt:         f.time("CreatedAt"),
+		LastUsedAt:        f.time("LastUsedAt"),
 		ExpiresAt:         f.time("ExpiresAt"),
 	}
 	return g, f.err
 }
 
-func encodeRefresh(r store.RefreshToken) ([]byte, error) {
+func encodeRefresh(r store.RefreshToken) (entity, error) {
 	p := newProps()
 	p.str("Hash", r.Hash)
 	p.str("GrantID", r.GrantID)
-	// GrantRow is the grant's RowKey: DeleteGrant filters on it, which
-	// needs no escaping whatever the grant ID holds.
-	p.str("GrantRow", rowKey(r.GrantID))
 	p.str("ClientID", r.ClientID)
 	p.str("Scope", r.Scope)
 	p.time("RotatedAt", r.RotatedAt)
 	p.bin("Successor", r.Successor)
 	p.time("CreatedAt", r.CreatedAt)
 	p.time("ExpiresAt", r.ExpiresAt)
-	return p.entity(kindRefresh, r.Hash)
+	return p.entity(refreshKeys(r.GrantID, r.Hash))
 }
 
 func decodeRefresh(f *fields) (store.RefreshToken, error) {

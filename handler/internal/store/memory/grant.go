@@ -67,10 +67,13 @@ func (s *Store) PutRefresh(_ context.Context, r store.RefreshToken) error {
 	return nil
 }
 
-func (s *Store) GetRefresh(_ context.Context, hash string) (store.RefreshToken, error) {
+func (s *Store) GetRefresh(_ context.Context, grantID, hash string) (store.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := get(s, s.refresh, hash, func(r store.RefreshToken) time.Time { return r.ExpiresAt })
+	if err == nil && r.GrantID != grantID {
+		return store.RefreshToken{}, store.ErrNotFound
+	}
 	return copyRefresh(r), err
 }
 
@@ -90,10 +93,12 @@ func (s *Store) UpdateRefresh(_ context.Context, r store.RefreshToken) error {
 	return nil
 }
 
-func (s *Store) DeleteRefresh(_ context.Context, hash string) error {
+func (s *Store) DeleteRefresh(_ context.Context, grantID, hash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.refresh, hash)
+	if r, ok := s.refresh[hash]; ok && r.GrantID == grantID {
+		delete(s.refresh, hash)
+	}
 	return nil
 }
 

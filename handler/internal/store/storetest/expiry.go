@@ -72,7 +72,7 @@ func testExpiry(t *testing.T, s store.Store, c *clock) {
 			r.ExpiresAt = exp
 			return s.PutRefresh(ctx(t), r)
 		},
-		read: func() error { _, err := s.GetRefresh(ctx(t), "expiring-refresh"); return err },
+		read: func() error { _, err := s.GetRefresh(ctx(t), "g", "expiring-refresh"); return err },
 	}}
 	for _, tt := range tests {
 		must(t, tt.name+": put", tt.put())
@@ -160,7 +160,7 @@ func testDeleteExpired(t *testing.T, s store.Store, c *clock) {
 		{"GetAuthRequest", func(x string) error { _, err := s.GetAuthRequest(ctx(t), "authreq-"+x); return err }},
 		{"GetConsent", func(x string) error { _, err := s.GetConsent(ctx(t), "consent-"+x); return err }},
 		{"GetGrant", func(x string) error { _, err := s.GetGrant(ctx(t), "grant-"+x); return err }},
-		{"GetRefresh", func(x string) error { _, err := s.GetRefresh(ctx(t), "refresh-"+x); return err }},
+		{"GetRefresh", func(x string) error { _, err := s.GetRefresh(ctx(t), "grant-"+x, "refresh-"+x); return err }},
 		{"TakeCode", func(x string) error { _, err := s.TakeCode(ctx(t), "code-"+x); return err }},
 	}
 	for _, r := range reads {

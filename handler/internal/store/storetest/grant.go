@@ -47,25 +47,29 @@ func testGrant(t *testing.T, s store.Store, _ *clock) {
 func testRefresh(t *testing.T, s store.Store, c *clock) {
 	want := fullRefresh("refresh-hash-1", "grant-1")
 	must(t, "PutRefresh", s.PutRefresh(ctx(t), want))
-	r, err := s.GetRefresh(ctx(t), want.Hash)
+	r, err := s.GetRefresh(ctx(t), want.GrantID, want.Hash)
 	must(t, "GetRefresh", err)
 	diff(t, "GetRefresh", r, want)
 	if r.ETag == "" {
 		t.Error("GetRefresh().ETag is empty")
 	}
+	// A token is found only under its own grant.
+	_, err = s.GetRefresh(ctx(t), "grant-2", want.Hash)
+	wantErr(t, "GetRefresh(other grant)", err, store.ErrNotFound)
+	wantErr(t, "DeleteRefresh(other grant)", s.DeleteRefresh(ctx(t), "grant-2", want.Hash), nil)
 
 	stale := r
 	r = rotated(r, c.Now())
 	must(t, "UpdateRefresh", s.UpdateRefresh(ctx(t), r))
-	got, err := s.GetRefresh(ctx(t), r.Hash)
+	got, err := s.GetRefresh(ctx(t), r.GrantID, r.Hash)
 	must(t, "GetRefresh(after update)", err)
 	diff(t, "GetRefresh(after update)", got, r)
 	wantErr(t, "UpdateRefresh(stale ETag)", s.UpdateRefresh(ctx(t), stale), store.ErrConflict)
 
-	must(t, "DeleteRefresh", s.DeleteRefresh(ctx(t), r.Hash))
-	_, err = s.GetRefresh(ctx(t), r.Hash)
+	must(t, "DeleteRefresh", s.DeleteRefresh(ctx(t), r.GrantID, r.Hash))
+	_, err = s.GetRefresh(ctx(t), r.GrantID, r.Hash)
 	wantErr(t, "GetRefresh(deleted)", err, store.ErrNotFound)
-	wantErr(t, "DeleteRefresh(again)", s.DeleteRefresh(ctx(t), r.Hash), nil)
+	wantErr(t, "DeleteRefresh(again)", s.DeleteRefresh(ctx(t), r.GrantID, r.Hash), nil)
 	wantErr(t, "UpdateRefresh(deleted)", s.UpdateRefresh(ctx(t), got), store.ErrNotFound)
 }
 
@@ -92,7 +96,7 @@ func testConcurrentUpdate(t *testing.T, s store.Store, _ *clock) {
 	})
 	t.Run("UpdateRefresh", func(t *testing.T) {
 		must(t, "PutRefresh", s.PutRefresh(ctx(t), fullRefresh("raced-refresh", "g")))
-		r, err := s.GetRefresh(ctx(t), "raced-refresh")
+		r, err := s.GetRefresh(ctx(t), "g", "raced-refresh")
 		must(t, "GetRefresh", err)
 		errs := race(n, func(i int) error {
 			r := r
@@ -100,7 +104,7 @@ func testConcurrentUpdate(t *testing.T, s store.Store, _ *clock) {
 			return s.UpdateRefresh(ctx(t), r)
 		})
 		w := oneWinner(t, "UpdateRefresh", errs, store.ErrConflict)
-		got, err := s.GetRefresh(ctx(t), r.Hash)
+		got, err := s.GetRefresh(ctx(t), r.GrantID, r.Hash)
 		must(t, "GetRefresh", err)
 		if want := t0.Add(time.Duration(w+1) * time.Second); w >= 0 && !got.RotatedAt.Equal(want) {
 			t.Errorf("RotatedAt = %v, want the winner's %v", got.RotatedAt, want)
@@ -127,14 +131,14 @@ func testDeleteGrant(t *testing.T, s store.Store, _ *clock) {
 		_, err := s.GetGrant(ctx(t), id)
 		wantErr(t, "GetGrant(deleted)", err, store.ErrNotFound)
 	}
-	for _, h := range []string{"r1", "r2", "r4"} {
-		_, err := s.GetRefresh(ctx(t), h)
-		wantErr(t, "GetRefresh("+h+" of deleted grant)", err, store.ErrNotFound)
+	for _, r := range [][2]string{{"revoked", "r1"}, {"revoked", "r2"}, {"it's", "r4"}} {
+		_, err := s.GetRefresh(ctx(t), r[0], r[1])
+		wantErr(t, "GetRefresh("+r[1]+" of deleted grant)", err, store.ErrNotFound)
 	}
 	if _, err := s.GetGrant(ctx(t), "kept"); err != nil {
 		t.Errorf("GetGrant(kept) = %v", err)
 	}
-	if _, err := s.GetRefresh(ctx(t), "r3"); err != nil {
+	if _, err := s.GetRefresh(ctx(t), "kept", "r3"); err != nil {
 		t.Errorf("GetRefresh(r3 of kept grant) = %v", err)
 	}
 }

@@ -57,14 +57,14 @@ func testKeys(t *testing.T, s store.Store, _ *clock) {
 		want := fullGrant(k)
 		want.Upstream = []byte(k)
 		diff(t, "GetGrant("+k+")", g, want)
-		r, err := s.GetRefresh(ctx(t), k)
+		r, err := s.GetRefresh(ctx(t), k, k)
 		wantErr(t, "GetRefresh", err, nil)
 		diff(t, "GetRefresh("+k+")", r, fullRefresh(k, k))
 	}
 	// DeleteGrant finds a family by GrantID, which can be any string too.
 	for _, k := range keys {
 		must(t, "DeleteGrant", s.DeleteGrant(ctx(t), k))
-		_, err := s.GetRefresh(ctx(t), k)
+		_, err := s.GetRefresh(ctx(t), k, k)
 		wantErr(t, "GetRefresh(after DeleteGrant("+k+"))", err, store.ErrNotFound)
 	}
 }
@@ -99,12 +99,12 @@ func testCopies(t *testing.T, s store.Store, _ *clock) {
 	r := rotated(fullRefresh("copied", "copied"), t0)
 	must(t, "PutRefresh", s.PutRefresh(ctx(t), r))
 	r.Successor[0]++
-	got3, err := s.GetRefresh(ctx(t), "copied")
+	got3, err := s.GetRefresh(ctx(t), "copied", "copied")
 	must(t, "GetRefresh", err)
 	got3.Successor[1]++
 	must(t, "UpdateRefresh", s.UpdateRefresh(ctx(t), got3))
 	got3.Successor[2]++ // after the update: must not reach the stored record
-	got3, err = s.GetRefresh(ctx(t), "copied")
+	got3, err = s.GetRefresh(ctx(t), "copied", "copied")
 	must(t, "GetRefresh", err)
 	wantR := rotated(fullRefresh("copied", "copied"), t0)
 	wantR.Successor[1]++

@@ -97,7 +97,9 @@ func fullGrant(id string) store.Grant {
 		Resource:          "https://mcp.example/mcp",
 		Upstream:          upstream(),
 		UpstreamExpiresAt: t0.Add(time.Hour),
+		RedirectURI:       "http://127.0.0.1:33418/callback",
 		CreatedAt:         t0,
+		LastUsedAt:        t0.Add(time.Minute),
 		ExpiresAt:         t0.Add(90 * 24 * time.Hour),
 	}
 }
