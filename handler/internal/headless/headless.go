@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,15 +61,6 @@ func (e *StatusError) Error() string {
 func Register(ctx context.Context, hc *http.Client, base, name string) (Client, error) {
 	c := Client{Base: base, Resource: base + "/mcp", RedirectURI: "http://127.0.0.1:53682/callback", HTTP: hc}
 	return c.register(ctx, name)
-}
-
-// RegisterAt is Register with the request sent to at (one instance) and
-// the resource taken from the public URL base.
-func RegisterAt(ctx context.Context, hc *http.Client, base, at, name string) (Client, error) {
-	c := Client{Base: at, Resource: base + "/mcp", RedirectURI: "http://127.0.0.1:53682/callback", HTTP: hc}
-	c, err := c.register(ctx, name)
-	c.Base = base
-	return c, err
 }
 
 func (c Client) register(ctx context.Context, name string) (Client, error) {
@@ -232,6 +222,3 @@ func location(resp *http.Response) (string, error) {
 	}
 	return loc.String(), nil
 }
-
-// ErrNoCode is a sign-in that came back to the client without a code.
-var ErrNoCode = errors.New("the sign-in returned no code")
