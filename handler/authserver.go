@@ -115,7 +115,7 @@ func keySettings(cfg config.Config) tokens.KeySettings {
 func openStore(cfg config.Config, opts options) (store.Store, error) {
 	switch {
 	case cfg.TableConnString != "":
-		return aztable.NewFromConnectionString(cfg.TableConnString, cfg.TableName, aztable.WithClock(opts.Clock))
+		return aztable.NewFromConnectionString(cfg.TableConnString, cfg.TableName, aztable.WithClock(opts.Clock), tableTracing(opts))
 	case cfg.TableEndpoint != "":
 		var miOpts *azidentity.ManagedIdentityCredentialOptions
 		if cfg.ManagedIdentityClientID != "" {
@@ -125,7 +125,7 @@ func openStore(cfg config.Config, opts options) (store.Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("storage credential: %w", err)
 		}
-		return aztable.NewFromEndpoint(cfg.TableEndpoint, cfg.TableName, cred, aztable.WithClock(opts.Clock))
+		return aztable.NewFromEndpoint(cfg.TableEndpoint, cfg.TableName, cred, aztable.WithClock(opts.Clock), tableTracing(opts))
 	default:
 		opts.Logger.Warn("no storage configured: OAuth state is kept in memory and lost on restart; set " +
 			config.EnvTableConnString + " or " + config.EnvTableEndpoint)
@@ -155,4 +155,12 @@ func purgeEvery(ctx context.Context, st store.Store, every time.Duration, clock 
 			}
 		}
 	}
+}
+
+// tableTracing gives Table Storage calls their spans when tracing is on.
+func tableTracing(opts options) aztable.Option {
+	if !opts.Telemetry.Enabled() {
+		return func(*aztable.Store) {}
+	}
+	return aztable.WithTransport(opts.Telemetry.TableTransport(http.DefaultTransport))
 }

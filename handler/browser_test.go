@@ -23,6 +23,11 @@ type browser struct {
 	t    *testing.T
 	st   *stack
 	http *http.Client
+	// consent is the answer to Entra's consent prompt at the emulator; the
+	// zero value makes a prompt fail the test.
+	entraConsent entraemu.Consent
+	// consentPages are the consent pages it was shown, in order.
+	consentPages []string
 }
 
 func newBrowser(t *testing.T, st *stack) *browser {
@@ -113,6 +118,7 @@ func (b *browser) consent(u, decision string) *http.Response {
 	if resp.StatusCode != 200 {
 		b.t.Fatalf("consent page %s: %d\n%s", u, resp.StatusCode, page)
 	}
+	b.consentPages = append(b.consentPages, page)
 	form := url.Values{"decision": {decision}}
 	for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {
 		form.Set(m[1], m[2])
@@ -144,7 +150,7 @@ func (b *browser) authorize(c oauthClient, authURL, upn string) url.Values {
 		case strings.Contains(u, "/consent?"):
 			resp = b.consent(u, "approve")
 		case strings.HasPrefix(u, b.st.Emu.BaseURL):
-			loc, err := entraemu.SignIn(b.http, u, upn)
+			loc, err := entraemu.SignInWith(b.http, u, upn, b.entraConsent)
 			if err != nil {
 				b.t.Fatal(err)
 			}

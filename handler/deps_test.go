@@ -37,6 +37,7 @@ func TestDeps(t *testing.T) {
 		mod + "internal/store/storetest":             "the store conformance suite",
 		mod + "internal/tools/toolstest":             "the tool test client",
 		mod + "internal/testutil":                    "test helpers",
+		mod + "internal/otlprecv":                    "the OTLP receiver of tests and dev.sh",
 		mod + "internal/cluster":                     "the scale-out stand-in of the multi-instance tests and the soak",
 		mod + "internal/headless":                    "the test and soak MCP client",
 		"testing":                                    "test infrastructure",

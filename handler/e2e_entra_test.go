@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -51,8 +52,10 @@ func TestEntraModeEndToEnd(t *testing.T) {
 			ScopesSupported      []string `json:"scopes_supported"`
 		}
 		getJSON(t, http.DefaultClient, st.BaseURL+"/.well-known/oauth-protected-resource/mcp", &prm)
+		app := "api://" + entraemu.DevAppClientID
 		if prm.Resource != st.BaseURL+"/mcp" || len(prm.AuthorizationServers) != 1 ||
-			prm.AuthorizationServers[0] != st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0" {
+			prm.AuthorizationServers[0] != st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0" ||
+			strings.Join(prm.ScopesSupported, " ") != app+"/user_impersonation "+app+"/mail.read" {
 			t.Fatalf("PRM = %+v", prm)
 		}
 	})
@@ -128,32 +131,53 @@ func TestEntraModeEndToEnd(t *testing.T) {
 		}
 	})
 
+	mailScope := "api://" + entraemu.DevAppClientID + "/mail.read"
+	t.Run("recent_mail without the app's mail.read scope: the step-up challenge names it", func(t *testing.T) {
+		status, www, _ := postToolsCall(t, st, adele, "recent_mail")
+		want := `Bearer error="insufficient_scope", resource_metadata="` + st.BaseURL + `/.well-known/oauth-protected-resource/mcp", scope="api://` +
+			entraemu.DevAppClientID + `/user_impersonation ` + mailScope + `"`
+		if status != 403 || www != want {
+			t.Fatalf("%d %q\nwant %q", status, www, want)
+		}
+	})
+
 	t.Run("recent_mail On-Behalf-Of for Mail.Read: Adele consented, Megan did not", func(t *testing.T) {
+		adeleMail := mcpClient(t, ctx, st.BaseURL+"/mcp", signInAtEmulator(t, ctx, st, "AdeleV@contoso.example", mailScope))
 		var got struct{ Messages []struct{ Subject string } }
-		callTool(t, ctx, c, "recent_mail", &got)
+		callTool(t, ctx, adeleMail, "recent_mail", &got)
 		if len(got.Messages) != 5 || got.Messages[0].Subject != "Quarterly retail review" {
 			t.Fatalf("Adele's mail = %+v", got)
 		}
-		megan := mcpClient(t, ctx, st.BaseURL+"/mcp", signInAtEmulator(t, ctx, st, "MeganB@contoso.example"))
+		// Megan has the app's scope, but neither she nor an administrator
+		// consented to the app's Mail.Read at Graph: her client signed in to
+		// the app, it cannot consent for the app's own downstream calls.
+		megan := mcpClient(t, ctx, st.BaseURL+"/mcp", signInAtEmulator(t, ctx, st, "MeganB@contoso.example", mailScope))
 		res, err := megan.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "recent_mail"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.IsError || res.StructuredContent != nil || !strings.Contains(testutil.ToolText(res), "Mail.Read") {
-			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, testutil.ToolText(res))
+		text := testutil.ToolText(res)
+		if !res.IsError || res.StructuredContent != nil || !strings.Contains(text, "Recent mail needs your consent to https://graph.microsoft.com/Mail.Read") ||
+			!strings.Contains(text, st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
+			t.Fatalf("Megan: isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
+		}
+		line := regexp.MustCompile(`(?m)^.*msg=audit.* tool=recent_mail .*event=upstream.error stage=obo.*$`).FindString(st.Logs.String())
+		if !strings.Contains(line, "request_id=") || !strings.Contains(line, "aadsts=AADSTS65001") {
+			t.Errorf("no upstream.error audit line with tool, request id and AADSTS code; got %q", line)
 		}
 	})
 }
 
 // signInAtEmulator does the public-client code + PKCE flow against the
-// emulator and returns the Entra access token.
-func signInAtEmulator(t *testing.T, ctx context.Context, st *stack, upn string) string {
+// emulator for the API scope and more (e.g. the app's mail.read scope) and
+// returns the Entra access token.
+func signInAtEmulator(t *testing.T, ctx context.Context, st *stack, upn string, more ...string) string {
 	t.Helper()
 	hc := trustingClient(t, st.Emu.CAFile)
 	conf := &oauth2.Config{
 		ClientID:    entraemu.DevPublicClientID,
 		RedirectURL: "http://127.0.0.1:33418/callback",
-		Scopes:      []string{"api://" + entraemu.DevAppClientID + "/user_impersonation", "openid", "profile", "offline_access"},
+		Scopes:      append([]string{"api://" + entraemu.DevAppClientID + "/user_impersonation", "openid", "profile", "offline_access"}, more...),
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   st.Emu.BaseURL + "/" + entraemu.DevTenantID + "/oauth2/v2.0/authorize",
 			TokenURL:  st.Emu.BaseURL + "/" + entraemu.DevTenantID + "/oauth2/v2.0/token",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,33 +12,32 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entraemu"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/testutil"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools/toolstest"
 )
 
-// TestToolsEndToEnd (mode proxy, the whole request path): a user who
-// consented to Mail.Read gets their newest mail from recent_mail; a user
-// who did not gets the consent result: isError, the permission and the
-// admin-consent URL in words, no structuredContent, so it conforms to the
-// output schema tools/list declared. Every result is checked against that
-// schema with a JSON Schema validator, and the consent path leaves a log
-// line with the request id.
+// TestToolsEndToEnd (mode proxy, the whole request path): a user signed
+// in with mail.read (who consented to Mail.Read) gets their newest mail
+// from recent_mail; a token without mail.read gets the step-up challenge,
+// 403 insufficient_scope with the scope to ask for, through the APIM
+// stand-in and funchost unchanged. Every result is checked against the
+// tool's declared output schema with a JSON Schema validator.
 func TestToolsEndToEnd(t *testing.T) {
 	st := startStack(t, "proxy", storageEnv(t)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	signIn := func(upn string) *client.Client {
+	signIn := func(upn, scope string) (*client.Client, string) {
 		c := registerClient(t, st, "http://127.0.0.1:53683/callback")
-		q := newBrowser(t, st).authorize(c, c.authorizeURL(st, nil), upn)
+		q := newBrowser(t, st).authorize(c, c.authorizeURL(st, url.Values{"scope": {scope}}), upn)
 		tok := c.redeem(t, st, q.Get("code"))
 		if tok.Status != 200 {
 			t.Fatalf("%s: token %+v", upn, tok)
 		}
-		return mcpClient(t, ctx, st.BaseURL+"/mcp", tok.AccessToken)
+		return mcpClient(t, ctx, st.BaseURL+"/mcp", tok.AccessToken), tok.AccessToken
 	}
-	adele, megan := signIn("AdeleV@contoso.example"), signIn("MeganB@contoso.example")
+	adele, _ := signIn("AdeleV@contoso.example", "mcp:tools mail.read")
+	megan, meganToken := signIn("MeganB@contoso.example", "mcp:tools")
 
 	listed, err := adele.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
@@ -77,21 +77,19 @@ func TestToolsEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("not consented: the consent result, conforming", func(t *testing.T) {
-		res := call(megan, "recent_mail", nil)
-		text := testutil.ToolText(res)
-		if !res.IsError || res.StructuredContent != nil ||
-			!strings.Contains(text, "Recent mail needs your consent to https://graph.microsoft.com/Mail.Read") ||
-			!strings.Contains(text, st.Emu.BaseURL+"/"+entraemu.DevTenantID+"/v2.0/adminconsent?client_id="+entraemu.DevAppClientID) {
-			t.Fatalf("isError=%v structured=%v text=%q", res.IsError, res.StructuredContent, text)
+	t.Run("without mail.read: the step-up challenge, through the edge and the host", func(t *testing.T) {
+		status, www, body := postToolsCall(t, st, meganToken, "recent_mail")
+		want := `Bearer error="insufficient_scope", resource_metadata="` + st.BaseURL + `/.well-known/oauth-protected-resource/mcp", scope="mcp:tools mail.read"`
+		if status != 403 || www != want {
+			t.Fatalf("%d %q %s\nwant %q", status, www, body, want)
 		}
-		// Megan's profile (User.Read, admin-consented) still works.
+		// Megan's profile (User.Read, admin-consented) works with her token.
 		if me := call(megan, "whoami", nil); me.IsError || !strings.Contains(testutil.ToolText(me), "Megan Bowen") {
 			t.Fatalf("whoami: %s", testutil.ToolText(me))
 		}
-		line := regexp.MustCompile(`(?m)^.*msg="tool needs consent".*$`).FindString(st.Logs.String())
-		if !strings.Contains(line, "tool=recent_mail") || !strings.Contains(line, "request_id=") {
-			t.Errorf("no consent log line with tool and request id; got %q", line)
+		line := regexp.MustCompile(`(?m)^.*msg="tools/call needs a wider scope: step-up challenge".*$`).FindString(st.Logs.String())
+		if !strings.Contains(line, "tools=[recent_mail]") || !strings.Contains(line, "request_id=") {
+			t.Errorf("no step-up log line with tool and request id; got %q", line)
 		}
 	})
 

@@ -29,8 +29,8 @@ type endpoints struct {
 // docs/architecture.md §5.1). The comment above each group names the file
 // that serves it. Routes a browser-based client calls with fetch() are
 // wrapped in cors.Allow and answer their preflight with cors.Preflight
-// (docs/architecture.md §5.4); the browser pages /authorize, /consent and
-// /callback are not. A known path with another method answers 405 with
+// (docs/architecture.md §5.4); the browser pages /authorize, /consent,
+// /callback and /account are not. A known path with another method answers 405 with
 // Allow, any other path 404 (muxTable).
 //
 // Tests hold functions/*/function.json (functions_test.go) and
@@ -83,6 +83,10 @@ func addRoutes(mux router, e endpoints) {
 	mux.Handle("GET /consent", http.HandlerFunc(as.Consent))
 	mux.Handle("POST /consent", http.HandlerFunc(as.ConsentDecision))
 	mux.Handle("GET /callback", http.HandlerFunc(as.Callback))
+
+	// The user's connected apps: internal/oauth/account*.go.
+	mux.Handle("GET /account", http.HandlerFunc(as.Account))
+	mux.Handle("POST /account/revoke", http.HandlerFunc(as.AccountRevoke))
 
 	// Token endpoint: internal/oauth/token.go (refresh.go for rotation).
 	mux.Handle("POST /token", cors.Allow(http.HandlerFunc(as.Token)))

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
+	"go.opentelemetry.io/otel"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -32,7 +34,23 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	// rather than Go's; GOMEMLIMIT is applied by the runtime itself.
 	debug.SetGCPercent(cfg.GCPercent)
 
-	srv, err := newServer(cfg, options{Logger: logger})
+	// The SDK reports export failures to a process-wide handler: ours logs
+	// them like everything else (a collector that is down is a warning).
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("telemetry export failed", "err", err) }))
+	tracing, err := telemetry.Start(telemetry.Options{Endpoint: cfg.OTLPEndpoint, Headers: cfg.OTLPHeaders, ServiceName: cfg.ServiceName, Version: version,
+		Metrics: true, MetricInterval: cfg.MetricInterval})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the last spans; bounded, the host is waiting for us to exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			logger.Warn("flushing spans failed", "err", err)
+		}
+	}()
+	srv, err := newServer(cfg, options{Logger: logger, Telemetry: tracing})
 	if err != nil {
 		return err
 	}
@@ -53,7 +71,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode, "public_base_url", cfg.PublicBaseURL,
-		"behind_functions_host", cfg.BehindHost, "version", version,
+		"behind_functions_host", cfg.BehindHost, "tracing", tracing.Enabled(), "version", version,
 		"gogc", cfg.GCPercent, "gomemlimit", memoryLimit())
 
 	errc := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/server"
@@ -20,6 +21,7 @@ import (
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqlog"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -47,6 +49,9 @@ type options struct {
 	// BodyTimeout is how long a request body has to arrive; default
 	// reqbody.DefaultTimeout.
 	BodyTimeout time.Duration
+	// Telemetry records spans and metrics (package telemetry); nil: off,
+	// and nothing is wrapped.
+	Telemetry *telemetry.Telemetry
 }
 
 // server is the whole HTTP surface plus what must be released on shutdown.
@@ -89,19 +94,22 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 			Upstream:   tools.OBO{Exchange: obo, Assertion: a.assertion},
 			HTTPClient: opts.HTTPClient,
 			Logger:     opts.Logger,
+			Observe:    opts.Telemetry.ToolObserver(),
 		},
 	})
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	// Every request with a body gets BodyTimeout to deliver it (package
-	// reqbody); requests without one, such as GET /mcp, get no deadline.
-	s.Handler = reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(newMux(endpoints{
+	if a.server != nil {
+		// Before the first request: the metadata and consent pages read it.
+		a.server.Options.Scopes = issuedScopes(cfg, reg)
+	}
+	mux := newMux(endpoints{
 		prm: resource.MetadataHandler(resource.Metadata{
 			Resource:             cfg.ResourceURL(),
 			AuthorizationServers: a.servers,
-			ScopesSupported:      cfg.RequiredScopes(),
+			ScopesSupported:      cfg.ScopesSupported(),
 			ResourceName:         cfg.ResourceName,
 		}),
 		mcp: mcpHandler(cfg, mcpSrv, reg, a, opts),
@@ -109,8 +117,25 @@ func newServer(cfg config.Config, opts options) (*server, error) {
 		mcpCORS: cors.Listed{Origins: cfg.AllowedOrigins, Refuse: http.HandlerFunc(mcpserver.RefuseOrigin)},
 		healthz: healthz(cfg),
 		as:      a.server,
-	})))
+	})
+	// Every request with a body gets BodyTimeout to deliver it (package
+	// reqbody); requests without one, such as GET /mcp, get no deadline.
+	// Telemetry.Handler returns its argument when telemetry is off.
+	s.Handler = opts.Telemetry.Handler(reqlog.Middleware(opts.Logger, reqbody.Deadline(opts.BodyTimeout)(mux)), routeOf(mux))
 	return s, nil
+}
+
+// routeOf names the route a request matches, for the request metrics:
+// the pattern ("POST /mcp"), or "unmatched" for what only the 404 and 405
+// answers catch.
+func routeOf(mux *http.ServeMux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		_, p := mux.Handler(r)
+		if p == "/" || !strings.Contains(p, " ") {
+			return "unmatched"
+		}
+		return p
+	}
 }
 
 // withDefaults fills in what the zero options leave out.
@@ -121,13 +146,19 @@ func (opts options) withDefaults(cfg config.Config) (options, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Logger.Handler()})
+	opts.Logger = slog.New(reqlog.ContextHandler{Handler: opts.Telemetry.LogHandler(opts.Logger.Handler())})
 	if opts.HTTPClient == nil {
 		c, err := entra.NewHTTPClient(cfg.UpstreamCAFile)
 		if err != nil {
 			return opts, err
 		}
 		opts.HTTPClient = c
+	}
+	if opts.Telemetry.Enabled() {
+		// A copy: the caller's client stays as it was.
+		c := *opts.HTTPClient
+		c.Transport = opts.Telemetry.UpstreamTransport(transportOf(c.Transport))
+		opts.HTTPClient = &c
 	}
 	return opts, nil
 }
@@ -184,10 +215,13 @@ func (s *server) newAuth(cfg config.Config, opts options, obo *entra.OBO) (modeA
 
 // mcpHandler is the one place the /mcp handler chain is built: every
 // request must carry a valid bearer token (RFC 6750, with the RFC 9728
-// challenge), then mcpserver.Handler runs the JSON-RPC call (the lean path
-// for the stateless POSTs of every call, mcp-go's streamable HTTP transport
-// for the rest) and ends an answer that streams once its token expires or
-// its grant is revoked.
+// challenge), then a tools/call must carry the scopes of its tool (the
+// step-up challenge, mcpserver.StepUp), then mcpserver.Handler runs the
+// JSON-RPC call (the lean path for the stateless POSTs of every call,
+// mcp-go's streamable HTTP transport for the rest) and ends an answer that
+// streams once its token expires or its grant is revoked. The Origin check
+// comes before all of it (routes.go); both StepUp and Handler bound the
+// body by MCP_MAX_BODY_BYTES.
 func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry, a modeAuth, opts options) http.Handler {
 	challenge := resource.Challenge{
 		ResourceMetadataURL: cfg.ResourceMetadataURL(),
@@ -202,7 +236,8 @@ func mcpHandler(cfg config.Config, mcpSrv *mcpgo.MCPServer, reg *tools.Registry,
 		BehindProxy: cfg.BehindHost, MaxBody: cfg.MCPMaxBody, Logger: opts.Logger,
 		Ended: ended, RecheckEvery: oauth.GrantCheckInterval,
 	})
-	return resource.RequireBearer(a.verify, challenge, opts.Logger)(mcp)
+	return resource.RequireBearer(a.verify, challenge, opts.Logger)(
+		mcpserver.StepUp(scopePolicy(cfg, reg), challenge, cfg.MCPMaxBody, opts.Logger)(mcp))
 }
 
 // newOBO is the On-Behalf-Of client tools get downstream tokens from. In
@@ -217,6 +252,11 @@ func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
 		HTTPClient:    opts.HTTPClient,
 		Now:           opts.Clock,
 	}
+	if cfg.Mode == config.ModeProxy {
+		// The administrator lands on /callback, which says what happened
+		// (oauth.Handler.Callback); mode entra has no such page.
+		obo.AdminConsentRedirectURL = cfg.PublicBaseURL + "/callback"
+	}
 	if cfg.ManagedIdentityClientID != "" {
 		var err error
 		obo.ClientSecret = ""
@@ -228,18 +268,6 @@ func newOBO(cfg config.Config, opts options) (*entra.OBO, error) {
 	return obo, nil
 }
 
-// scopeMatcher: Entra puts short scope names in scp ("user_impersonation")
-// while clients request and the challenge names the full form
-// ("api://<app>/user_impersonation").
-func scopeMatcher(cfg config.Config) func(granted, required string) bool {
-	return func(granted, required string) bool {
-		if granted == required {
-			return true
-		}
-		return cfg.Mode == config.ModeEntra && cfg.AppIDURI+"/"+granted == required
-	}
-}
-
 // healthz answers GET and HEAD /healthz for operators: the mode and
 // version, nothing secret, never cached.
 func healthz(cfg config.Config) http.Handler {
@@ -249,4 +277,11 @@ func healthz(cfg config.Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
 	})
+}
+
+func transportOf(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return http.DefaultTransport
+	}
+	return rt
 }

@@ -70,6 +70,12 @@ param logLevel string = 'info'
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 512
 
+@description('OTLP/HTTP endpoint of an OpenTelemetry Collector for traces (README "Traces"); empty: off.')
+param otlpEndpoint string = ''
+@secure()
+@description('Headers for the OTLP endpoint (OTEL_EXPORTER_OTLP_HEADERS), e.g. its API key.')
+param otlpHeaders string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -226,6 +232,8 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedOrigins: allowedOriginsList
     logLevel: logLevel
     instanceMemoryMB: instanceMemoryMB
+    otlpEndpoint: otlpEndpoint
+    otlpHeaders: otlpHeaders
   }
   // The app must be able to read its package, storage and secrets on first start.
   dependsOn: [

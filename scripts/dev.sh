@@ -8,6 +8,8 @@
 #   DEV_VIA_HOST=1 scripts/dev.sh     # route through funchost, the Functions host stand-in
 #   DEV_VIA_APIM=1 scripts/dev.sh     # the path of Azure: APIM stand-in (real policies) -> funchost (function key) -> handler
 #   DEV_SERVICES_ONLY=1 scripts/dev.sh  # only the emulator and Azurite, for `func start` in build/app
+#   DEV_TRACES=1 scripts/dev.sh       # also an OTLP receiver printing every span to .dev/traces.out
+#   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 scripts/dev.sh  # spans to a collector you run
 #
 # Ports: DEV_PORT (the public URL, default 7071: the handler, funchost or the
 # APIM stand-in), DEV_IDP_PORT (emulator, default 7072), DEV_HOST_PORT
@@ -77,6 +79,20 @@ env_vars=(
   "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:6274}"
   "${storage_env[@]}"
 )
+traces_note="off (DEV_TRACES=1 or OTEL_EXPORTER_OTLP_ENDPOINT turns them on)"
+if [ "${DEV_TRACES:-}" = 1 ] && [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+  # A local stand-in for a collector: prints one line per span it receives.
+  go build -o "$state/otlp-receiver" ./handler/cmd/otlp-receiver
+  "$state/otlp-receiver" -addr "127.0.0.1:${DEV_OTLP_PORT:-4318}" >"$state/traces.out" 2>&1 &
+  pids+=($!)
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:${DEV_OTLP_PORT:-4318}"
+  traces_note="printed to $state/traces.out (tail -f it)"
+fi
+if [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+  # The handler and funchost (host.json telemetryMode) both export there.
+  env_vars+=("OTEL_EXPORTER_OTLP_ENDPOINT=$OTEL_EXPORTER_OTLP_ENDPOINT")
+  [ "$traces_note" = "${traces_note#printed}" ] && traces_note="sent to $OTEL_EXPORTER_OTLP_ENDPOINT"
+fi
 if [ "${DEV_SERVICES_ONLY:-}" = 1 ]; then
   cat <<MSG
 
@@ -131,6 +147,7 @@ cat <<MSG
   path:         $via
   sign-in:      Entra emulator at $idp (test users: AdeleV, AlexW, MeganB, NestorW @contoso.example)
   state:        $storage_note
+  traces:       $traces_note
   emulator CA:  $state/emulator-ca.pem
 
   Connect MCP Inspector:  npx @modelcontextprotocol/inspector  (Streamable HTTP, URL above)

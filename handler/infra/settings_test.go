@@ -350,6 +350,25 @@ func TestInfraEntraApp(t *testing.T) {
 	if def := f.Params["apiScope"].Default.str(); def != cfg.APIScope {
 		t.Errorf("entra-app apiScope default %q, handler default ENTRA_API_SCOPE %q", def, cfg.APIScope)
 	}
+	// Mode entra challenges with api://<app>/<name> for every tool scope
+	// beyond the base one (config.ChallengeScope): the app must expose each.
+	var want, exposed []string
+	for _, ts := range cfg.ToolScopes {
+		if ts.Name != cfg.MCPScope {
+			want = append(want, ts.Name)
+		}
+	}
+	if p, ok := f.Params["toolScopes"]; ok && p.Default != nil {
+		for _, it := range p.Default.Items {
+			exposed = append(exposed, it.str())
+		}
+	}
+	if !slices.Equal(exposed, want) {
+		t.Errorf("entra-app toolScopes default %q, want the default TOOL_SCOPES beyond %s: %q", exposed, cfg.MCPScope, want)
+	}
+	if got := app.prop("api", "oauth2PermissionScopes").src(); !strings.Contains(got, "toolPermissionScopes") {
+		t.Errorf("oauth2PermissionScopes = %s: the app must expose toolScopes", got)
+	}
 	fics := f.resourcesOf("Microsoft.Graph/applications/federatedIdentityCredentials")
 	if len(fics) != 1 || fics[0].Value.prop("audiences").src() == "" ||
 		!strings.Contains(fmt.Sprint(fics[0].Value.prop("audiences").Items[0].str()), "api://AzureADTokenExchange") {

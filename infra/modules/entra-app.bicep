@@ -15,6 +15,9 @@ param displayName string
 param identifierUri string
 param apiScope string = 'user_impersonation'
 
+@description('The tool scopes beyond the base one (TOOL_SCOPES), exposed as scopes of this app: in mode entra a client requests <uri>/<name> for the tools that need it, and the handler\'s step-up challenge names it.')
+param toolScopes array = [ 'mail.read' ]
+
 @description('Web redirect URIs. <APIM gateway>/callback is where Entra returns to our authorization server.')
 param redirectUris array
 
@@ -36,6 +39,17 @@ var graphMailReadScopeId = '570282fd-fa5c-430d-a7fd-fc8dc98a9dca'
 // A stable id for the scope: guid() of the app's unique name, so redeploys
 // neither duplicate nor replace it.
 var apiScopeId = guid(uniqueName, apiScope)
+var toolScopeIds = [for name in toolScopes: guid(uniqueName, name)]
+var toolPermissionScopes = [for name in toolScopes: {
+  id: guid(uniqueName, name)
+  value: name
+  type: 'User'
+  isEnabled: true
+  adminConsentDisplayName: 'Use the MCP server\'s ${name} tools as you'
+  adminConsentDescription: 'Lets the app call the MCP server\'s tools that need ${name} on behalf of the signed-in user.'
+  userConsentDisplayName: 'Use the MCP server\'s ${name} tools as you'
+  userConsentDescription: 'Lets the app call the MCP server\'s tools that need ${name} on your behalf.'
+}]
 
 resource app 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: uniqueName
@@ -49,7 +63,7 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
     // APIM policy accepts (docs/architecture.md §9.3;
     // learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
     requestedAccessTokenVersion: 2
-    oauth2PermissionScopes: [
+    oauth2PermissionScopes: concat([
       {
         id: apiScopeId
         value: apiScope
@@ -60,10 +74,10 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
         userConsentDisplayName: 'Use the MCP server as you'
         userConsentDescription: 'Lets the app call the MCP server and its tools on your behalf.'
       }
-    ]
+    ], toolPermissionScopes)
     preAuthorizedApplications: [for clientId in preAuthorizedClientIds: {
       appId: clientId
-      delegatedPermissionIds: [ apiScopeId ]
+      delegatedPermissionIds: concat([ apiScopeId ], toolScopeIds)
     }]
   }
   // A confidential web client: Entra redirects the browser to our /callback and

@@ -37,6 +37,12 @@ param mcpScope string
 param allowedOrigins string
 param logLevel string
 
+@description('OTLP/HTTP endpoint (an OpenTelemetry Collector) for traces; empty: the handler records none. The host (host.json telemetryMode OpenTelemetry) exports there too.')
+param otlpEndpoint string = ''
+@secure()
+@description('OTEL_EXPORTER_OTLP_HEADERS for that endpoint (key=value,…), e.g. a collector API key.')
+param otlpHeaders string = ''
+
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 512
 @minValue(40)
@@ -96,6 +102,15 @@ var handlerSettings = [
   { name: 'GOMEMLIMIT', value: '${instanceMemoryMB / 2}MiB' }
 ]
 
+// Traces (handler/internal/telemetry): only with an endpoint; without one
+// the handler sets nothing up at all.
+var telemetrySettings = empty(otlpEndpoint) ? [] : concat([
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: otlpEndpoint }
+  { name: 'OTEL_SERVICE_NAME', value: 'entra-mcp-functions' }
+], empty(otlpHeaders) ? [] : [
+  { name: 'OTEL_EXPORTER_OTLP_HEADERS', value: otlpHeaders }
+])
+
 var previousKeySettings = [
   { name: 'SIGNING_KEY_PREVIOUS', value: secretRef.signingPrevious }
   { name: 'SEALING_KEY_PREVIOUS', value: secretRef.sealingPrevious }
@@ -146,7 +161,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(platformSettings, handlerSettings, keysHavePrevious ? previousKeySettings : [])
+      appSettings: concat(platformSettings, handlerSettings, telemetrySettings, keysHavePrevious ? previousKeySettings : [])
     }
   }
 }

@@ -71,6 +71,7 @@ try {
     assert((await page.textContent('#client-name')) === 'Browser Test Client', 'client name not shown');
     assert((await page.textContent('#redirect-host')) === new URL(env.REDIRECT_URI).host, 'redirect host not shown');
     assert((await page.textContent('#scopes')).includes('mcp:tools'), 'scopes not listed');
+    assert((await page.getAttribute('#account-link', 'href')) === '/account', 'no link to the connected-apps page');
     writeFileSync(join(artifacts, 'consent-page.png'), await page.screenshot({ fullPage: true }));
     await page.click('#approve');
     await page.waitForSelector('button[name=user]');

@@ -54,6 +54,10 @@ const (
 	EnvMCPScope           = "MCP_SCOPE"
 	EnvLogLevel           = "LOG_LEVEL"
 	EnvLogFormat          = "LOG_FORMAT"
+	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvOTLPHeaders        = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvServiceName        = "OTEL_SERVICE_NAME"
+	EnvMetricInterval     = "OTEL_METRIC_EXPORT_INTERVAL"
 	EnvPort               = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	EnvPortFallback       = "PORT"
 	EnvBehindHost         = "BEHIND_FUNCTIONS_HOST"
@@ -120,6 +124,16 @@ type Config struct {
 	LogLevel       string
 	LogJSON        bool
 	GCPercent      int // GOGC, or DefaultGCPercent; -1 is off
+	// OTLPEndpoint is the OTLP/HTTP collector traces go to; empty: tracing
+	// is off (package telemetry).
+	OTLPEndpoint string
+	// OTLPHeaders are sent with every export (a collector's API key): a
+	// secret.
+	OTLPHeaders string
+	ServiceName string // OTEL_SERVICE_NAME; service.name of the spans
+	// MetricInterval is how often metrics are exported (the OpenTelemetry
+	// setting is in milliseconds); default 60 s.
+	MetricInterval time.Duration
 	Port           int
 	BehindHost     bool // requests arrive through the Functions host's forwarder
 	InAzure        bool
@@ -140,8 +154,10 @@ func (c Config) EntraIssuer() string { return c.AuthorityHost + "/" + c.TenantID
 
 // RequiredScopes are the scopes a token must carry to use /mcp, in the form
 // clients request them: our own scope in mode proxy, the Entra API scope
-// (api://…/user_impersonation) in mode entra. PRM scopes_supported and the
-// challenge's scope parameter list exactly these.
+// (api://…/user_impersonation) in mode entra. The 401 challenge names
+// exactly these; a tool that needs more gets the 403 step-up challenge
+// (mcpserver.StepUp), and PRM scopes_supported lists every scope
+// (ScopesSupported).
 func (c Config) RequiredScopes() []string {
 	if c.Mode == ModeProxy {
 		return []string{c.MCPScope}
@@ -151,6 +167,33 @@ func (c Config) RequiredScopes() []string {
 
 // EntraScope is the fully qualified API scope, e.g. api://<client>/user_impersonation.
 func (c Config) EntraScope() string { return c.AppIDURI + "/" + c.APIScope }
+
+// ChallengeScope is a TOOL_SCOPES scope in the form clients request it and
+// challenges name it. Mode proxy: the scope itself (our authorization
+// server issues it). Mode entra: a scope of the app registration, which
+// Entra issues: the base scope is the API scope (ENTRA_API_SCOPE), every
+// other scope the app's scope of the same name, <ENTRA_APP_ID_URI>/<name>
+// (e.g. api://<client>/mail.read), which the app registration must expose.
+func (c Config) ChallengeScope(name string) string {
+	switch {
+	case c.Mode == ModeProxy:
+		return name
+	case name == c.MCPScope:
+		return c.EntraScope()
+	}
+	return c.AppIDURI + "/" + name
+}
+
+// ScopesSupported lists every TOOL_SCOPES scope, base first, as
+// ChallengeScope writes it: the scopes_supported of the protected resource
+// metadata (RFC 9728 §2).
+func (c Config) ScopesSupported() []string {
+	out := make([]string, 0, len(c.ToolScopes))
+	for _, s := range c.ToolScopes {
+		out = append(out, c.ChallengeScope(s.Name))
+	}
+	return out
+}
 
 var (
 	guidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -317,6 +360,15 @@ func Load(getenv func(string) string) (Config, error) {
 	for _, p := range problems {
 		bad(EnvToolScopes, "%s", p)
 	}
+	if c.Mode == ModeEntra {
+		// Each scope but the base one is a scope the app registration
+		// exposes (ChallengeScope), so it must be a valid Entra scope value.
+		for _, s := range c.ToolScopes {
+			if s.Name != c.MCPScope && !scopeNameRE.MatchString(s.Name) {
+				bad(EnvToolScopes, "scope %q: in mode entra every scope but %s is a scope of the app registration (%s/%s), so it may only have letters, digits, '_', '-' and '.'", s.Name, EnvMCPScope, EnvAppIDURI, s.Name)
+			}
+		}
+	}
 	loadMCP(&c, get, bad)
 
 	c.LogLevel = strings.ToLower(get(EnvLogLevel, "info"))
@@ -336,6 +388,20 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.GCPercent = gcPercent(get, bad)
+
+	c.OTLPEndpoint = strings.TrimRight(get(EnvOTLPEndpoint, ""), "/")
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			bad(EnvOTLPEndpoint, "%q is not an http(s) base URL", c.OTLPEndpoint)
+		}
+	}
+	c.OTLPHeaders = getenv(EnvOTLPHeaders)
+	c.ServiceName = get(EnvServiceName, "entra-mcp-functions")
+	if ms, err := strconv.Atoi(get(EnvMetricInterval, "60000")); err != nil || ms < 1000 || ms > 3600000 {
+		bad(EnvMetricInterval, "%q is not a number of milliseconds from 1000 to 3600000", get(EnvMetricInterval, ""))
+	} else {
+		c.MetricInterval = time.Duration(ms) * time.Millisecond
+	}
 
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
@@ -391,7 +457,7 @@ func Settings() []string {
 		EnvSigningKeyPrevious, EnvSealingKey, EnvSealingKeyPrevious, EnvAccessTokenTTL,
 		EnvRefreshTokenTTL, EnvAuthCodeTTL, EnvRegistrationIdleTTL, EnvRegistrationQuota, EnvTrustedProxyHops,
 		EnvResourceName, EnvMCPScope, EnvMCPMaxBody, EnvAllowedOrigins, EnvLogLevel, EnvLogFormat, EnvPort, EnvPortFallback, EnvBehindHost,
-		EnvGOGC, EnvGOMEMLIMIT,
+		EnvGOGC, EnvGOMEMLIMIT, EnvOTLPEndpoint, EnvOTLPHeaders, EnvServiceName, EnvMetricInterval,
 	}
 }
 

@@ -46,7 +46,7 @@ func TestLoadDefaults(t *testing.T) {
 		AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, AuthCodeTTL: 5 * time.Minute,
 		RegistrationIdleTTL: 30 * 24 * time.Hour, RegistrationQuota: 60,
 		ResourceName: "MCP server on Azure Functions", MCPScope: "mcp:tools", MCPMaxBody: 4 << 20, LogLevel: "info", Port: 8080,
-		GCPercent: DefaultGCPercent,
+		GCPercent: DefaultGCPercent, ServiceName: "entra-mcp-functions", MetricInterval: time.Minute,
 	}
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", d)

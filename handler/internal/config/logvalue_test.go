@@ -12,7 +12,7 @@ import (
 )
 
 // secretFields are the Config fields LogValue must never show.
-var secretFields = []string{"ClientSecret", "TableConnString", "SigningKey", "SigningKeyPrev", "SealingKey", "SealingKeyPrev"}
+var secretFields = []string{"ClientSecret", "TableConnString", "SigningKey", "SigningKeyPrev", "SealingKey", "SealingKeyPrev", "OTLPHeaders"}
 
 // TestLogValueRedactsSecrets sets every field of Config to a value of its
 // own and logs the configuration: no secret's value may appear (only that

@@ -90,8 +90,7 @@ func (d *Doctor) signInClient() (clientID, skip string) {
 // S256 per RFC 7636 §4.2). resource (RFC 8707) goes only to our own server:
 // Entra refuses it with AADSTS9010010.
 func (d *Doctor) authorizeURL(clientID, redirect, verifier, state string) string {
-	scopes := append([]string(nil), d.prm.ScopesSupported...)
-	scopes = append(scopes, "offline_access")
+	scopes := append(d.signInScopes(), "offline_access")
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
 		"code_challenge": {s256(verifier)}, "code_challenge_method": {"S256"},
@@ -105,6 +104,18 @@ func (d *Doctor) authorizeURL(clientID, redirect, verifier, state string) string
 		sep = "&"
 	}
 	return d.as.AuthorizationEndpoint + sep + q.Encode()
+}
+
+// signInScopes are what an MCP client asks for (MCP 2025-11-25 scope
+// selection): the 401 challenge's scope, else the PRM's scopes_supported.
+// The challenge names what every tool needs; scopes_supported lists every
+// scope, tools that need more consent included, which the doctor's
+// whoami does not.
+func (d *Doctor) signInScopes() []string {
+	if _, params := parseChallenge(d.challenge.Header.Get("WWW-Authenticate")); params["scope"] != "" {
+		return strings.Fields(params["scope"])
+	}
+	return append([]string(nil), d.prm.ScopesSupported...)
 }
 
 func callbackHandler(got chan<- callback) http.Handler {

@@ -64,6 +64,10 @@ type OBO struct {
 	ClientSecret    string
 	ClientAssertion func(ctx context.Context) (string, error)
 	HTTPClient      *http.Client
+	// AdminConsentRedirectURL is where Entra sends an administrator back
+	// after the admin-consent URL (ConsentURL): a redirect URI of the app.
+	// Empty: Entra's default, the app's first redirect URI.
+	AdminConsentRedirectURL string
 	// MaxCached bounds the token cache (default 2048, about 5 MB).
 	MaxCached int
 	// Now is the clock the cache compares expiry with; default time.Now.
@@ -242,5 +246,8 @@ func aadstsCode(msg string) string {
 // can give it.
 func (o *OBO) ConsentURL(scopes []string) string {
 	q := url.Values{"client_id": {o.ClientID}, "scope": {strings.Join(scopes, " ")}}
+	if o.AdminConsentRedirectURL != "" {
+		q.Set("redirect_uri", o.AdminConsentRedirectURL)
+	}
 	return o.AuthorityHost + "/" + o.TenantID + "/v2.0/adminconsent?" + q.Encode()
 }

@@ -59,6 +59,14 @@ func TestOBOConsentRequired(t *testing.T) {
 	if cr.URL != want || strings.Join(cr.Scopes, " ") != mail[0] {
 		t.Fatalf("consent error %+v, want URL %s", cr, want)
 	}
+	// With a redirect URI the administrator comes back to it (mode proxy:
+	// /callback, which says what happened).
+	o.AdminConsentRedirectURL = "https://mcp.example/callback"
+	want = e.BaseURL() + "/" + entraemu.DevTenantID + "/v2.0/adminconsent?" +
+		url.Values{"client_id": {entraemu.DevAppClientID}, "redirect_uri": {o.AdminConsentRedirectURL}, "scope": {mail[0]}}.Encode()
+	if got := o.ConsentURL(mail); got != want {
+		t.Fatalf("ConsentURL = %s, want %s", got, want)
+	}
 }
 
 // TestOBOInteractionRequired: a Conditional Access answer (Entra's body for

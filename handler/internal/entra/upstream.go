@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,8 +76,17 @@ func NewUpstream(c UpstreamConfig) *Upstream {
 
 // AuthCodeURL is where the browser goes to sign in at Entra: our own state,
 // nonce and PKCE challenge (a second PKCE leg, independent of the client's).
-func (u *Upstream) AuthCodeURL(state, verifier, nonce string) string {
-	return u.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce))
+// permissions are delegated permissions of other resources (Microsoft
+// Graph, an API of the developer's) to ask consent for at the same time:
+// Entra's authorization endpoint takes scopes of several resources for
+// consent, while the code still yields a token for the first scope's
+// resource, our API (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+func (u *Upstream) AuthCodeURL(state, verifier, nonce string, permissions []string) string {
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", nonce)}
+	if len(permissions) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("scope", strings.Join(append(slices.Clone(u.Scopes), permissions...), " ")))
+	}
+	return u.conf.AuthCodeURL(state, opts...)
 }
 
 // Exchange redeems Entra's authorization code with our PKCE verifier.

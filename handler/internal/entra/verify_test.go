@@ -88,8 +88,9 @@ func TestVerifier(t *testing.T) {
 			if ti.Subject != user.OID || ti.Username != user.UPN || ti.ClientID != entraemu.DevPublicClientID || ti.Assertion != tt.token {
 				t.Errorf("TokenInfo = %+v", ti)
 			}
-			if strings.Join(ti.Scopes, " ") != entraemu.DevAppScope {
-				t.Errorf("Scopes = %v, want [%s]", ti.Scopes, entraemu.DevAppScope)
+			// scp has every scope the app exposes, short form.
+			if want := strings.Join(entraemu.DefaultConfig().App.Scopes, " "); strings.Join(ti.Scopes, " ") != want {
+				t.Errorf("Scopes = %v, want [%s]", ti.Scopes, want)
 			}
 		})
 	}

@@ -166,7 +166,7 @@ var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 and will be sent back to <code>{{.RedirectHost}}</code>.</p>
 <form id="signin" method="post" action="{{.Action}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}{{range .Users}}<button type="submit" name="user" value="{{.UPN}}" id="user-{{.OID}}" data-upn="{{.UPN}}">{{.DisplayName}} &lt;{{.UPN}}&gt;{{if .NeedsConsent}} (no consent for Graph){{end}}</button>
+{{end}}{{range .Users}}<button type="submit" name="user" value="{{.UPN}}" id="user-{{.OID}}" data-upn="{{.UPN}}">{{.DisplayName}} &lt;{{.UPN}}&gt;{{if .NeedsConsent}} (no consent for Graph){{end}}{{if .Admin}} (administrator){{end}}</button>
 {{end}}</form></body></html>`))
 
 type hiddenField struct{ Name, Value string }

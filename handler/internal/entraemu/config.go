@@ -88,11 +88,15 @@ type User struct {
 	// the API app themselves (consentType Principal), on top of the
 	// tenant-wide Client.GraphScopes. The consent prompt adds to them.
 	Consented []string
-	// NeedsConsent stands for a user no consent reaches: On-Behalf-Of for
-	// any Graph permission fails with AADSTS65001 (consent_required), and
-	// the consent prompt tells him an administrator must approve
-	// (AADSTS90094) instead of offering Accept.
+	// NeedsConsent stands for a user no consent reaches but one an
+	// administrator grants at the admin-consent endpoint while the
+	// emulator runs: On-Behalf-Of for any other Graph permission fails with
+	// AADSTS65001 (consent_required), and the consent prompt tells him an
+	// administrator must approve (AADSTS90094) instead of offering Accept.
 	NeedsConsent bool
+	// Admin may grant consent for the whole organization at the
+	// admin-consent endpoint.
+	Admin bool
 	// Messages are the user's mailbox, newest first or not: Graph
 	// /v1.0/me/messages sorts them.
 	Messages []Message
@@ -146,7 +150,7 @@ func DefaultConfig() Config {
 			Secret:            DevAppClientSecret,
 			RedirectURIs:      append([]string(nil), DefaultRedirectURIs...),
 			AppIDURI:          "api://" + DevAppClientID,
-			Scopes:            []string{DevAppScope},
+			Scopes:            []string{DevAppScope, "mail.read"},
 			FederatedSubjects: []string{DevFederatedSubject},
 			GraphScopes:       []string{"User.Read"},
 		},
@@ -170,8 +174,9 @@ func DefaultConfig() Config {
 // DefaultUsers returns the test users. Their oids are fixed so tests and
 // stored state survive restarts. Every user has consented to User.Read
 // through the tenant-wide admin consent (Client.GraphScopes) except Nestor,
-// whom no consent reaches; Adele has also consented to Mail.Read herself,
-// the others have not.
+// whom no consent reaches but an administrator's at run time; Adele has
+// also consented to Mail.Read herself, the others have not. Miriam is an
+// administrator (the admin-consent endpoint).
 func DefaultUsers() []User {
 	return []User{
 		{OID: "a0a0a0a0-0000-4000-8000-000000000001", UPN: "AdeleV@contoso.example", DisplayName: "Adele Vance",
@@ -190,6 +195,10 @@ func DefaultUsers() []User {
 			GivenName: "Nestor", Surname: "Wilke", Mail: "NestorW@contoso.example", JobTitle: "Director",
 			Department: "Operations", OfficeLocation: "36/2121", BusinessPhones: []string{"+1 206 555 0105"},
 			PreferredLanguage: "en-US", NeedsConsent: true, Messages: mailbox("NestorW")},
+		{OID: "a0a0a0a0-0000-4000-8000-000000000005", UPN: "MiriamG@contoso.example", DisplayName: "Miriam Graham",
+			GivenName: "Miriam", Surname: "Graham", Mail: "MiriamG@contoso.example", JobTitle: "IT Administrator",
+			Department: "IT", OfficeLocation: "131/2103", BusinessPhones: []string{"+1 206 555 0114"},
+			PreferredLanguage: "en-US", Admin: true, Messages: mailbox("MiriamG")},
 	}
 }
 

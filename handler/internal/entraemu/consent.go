@@ -21,11 +21,16 @@ import (
 
 // consented returns every Graph permission user u has consented to for c.
 func (e *Emulator) consented(c *Client, u User) []string {
-	if u.NeedsConsent {
-		return nil
-	}
 	e.mu.Lock()
-	all := slices.Concat(c.GraphScopes, u.Consented, e.consents[consentKey(c.ID, u.OID)])
+	var all []string
+	if c.ID == e.cfg.App.ID {
+		// An administrator's grant at the admin-consent endpoint reaches
+		// everyone, Nestor too.
+		all = slices.Clone(e.adminConsents)
+	}
+	if !u.NeedsConsent {
+		all = slices.Concat(all, c.GraphScopes, u.Consented, e.consents[consentKey(c.ID, u.OID)])
+	}
 	e.mu.Unlock()
 	var out []string
 	for _, p := range all {

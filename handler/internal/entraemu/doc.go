@@ -16,6 +16,9 @@
 //     authentication by secret (RFC 6749 §2.3.1) or by a JWT client assertion
 //     (RFC 7523 §2.2) that must be a federated identity credential: a managed
 //     identity token for api://AzureADTokenExchange issued by the emulator;
+//   - the v2 admin-consent endpoint (/{tenant}/v2.0/adminconsent), where an
+//     administrator grants the API app Graph permissions for everyone and is
+//     sent back with admin_consent=True (adminconsent.go);
 //   - the App Service managed identity endpoint (/msi/token) that issues those
 //     assertions, as azidentity's ManagedIdentityCredential calls it;
 //   - Microsoft Graph GET /v1.0/me and GET /v1.0/me/messages (fixture

@@ -32,6 +32,9 @@ type Emulator struct {
 	// consents are the Graph permissions users accepted on the consent
 	// prompt, by consentKey(client, oid).
 	consents map[string][]string
+	// adminConsents are the Graph permissions an administrator granted the
+	// API app for everyone at the admin-consent endpoint (adminconsent.go).
+	adminConsents []string
 }
 
 // New builds an emulator: it generates the TLS certificate and the first
@@ -72,6 +75,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	// Entra-shaped answer rather than the mux's plain-text 405.
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/authorize", e.tenant(e.handleAuthorize))
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", e.tenant(e.handleToken))
+	mux.HandleFunc("GET /{tenant}/v2.0/adminconsent", e.tenant(e.handleAdminConsent))
+	mux.HandleFunc("POST /{tenant}/v2.0/adminconsent", e.tenant(e.handleAdminConsent))
 	mux.HandleFunc("GET /v1.0/me", e.handleMe)
 	mux.HandleFunc("GET /v1.0/me/messages", e.handleMessages)
 	mux.HandleFunc("GET /oidc/userinfo", e.handleUserInfo)

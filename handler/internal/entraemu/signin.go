@@ -140,21 +140,25 @@ func attrs(n *html.Node) map[string]string {
 	return m
 }
 
-// pageText extracts the error text of an emulator error page (or the start
-// of any other body) for an error message.
+// pageText extracts the error text of an emulator error page, the
+// permissions a consent prompt asks for ("Permissions requested: Mail.Read
+// (Read your mail)"), or the start of any other body, for an error message.
 func pageText(body []byte) string {
 	doc, err := html.Parse(strings.NewReader(string(body)))
 	if err != nil {
 		return string(body)
 	}
 	var b strings.Builder
+	var perms []string
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "p" {
-			for _, a := range n.Attr {
-				if a.Key == "id" && a.Val == "error-message" && n.FirstChild != nil {
-					b.WriteString(n.FirstChild.Data)
-				}
+		if n.Type == html.ElementNode {
+			a := attrs(n)
+			switch {
+			case n.Data == "p" && a["id"] == "error-message" && n.FirstChild != nil:
+				b.WriteString(n.FirstChild.Data)
+			case n.Data == "li" && a["data-permission"] != "" && n.FirstChild != nil:
+				perms = append(perms, a["data-permission"]+" ("+n.FirstChild.Data+")")
 			}
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -162,6 +166,9 @@ func pageText(body []byte) string {
 		}
 	}
 	walk(doc)
+	if len(perms) > 0 {
+		b.WriteString("Permissions requested: " + strings.Join(perms, ", "))
+	}
 	if b.Len() == 0 {
 		s := string(body)
 		if len(s) > 300 {

@@ -32,7 +32,12 @@ type App struct {
 // HostConfig is the part of host.json the stand-in reads. encoding/json
 // matches keys case-insensitively, like the host's configuration binder.
 type HostConfig struct {
-	Version       string         `json:"version"`
+	Version string `json:"version"`
+	// TelemetryMode "OpenTelemetry" makes the host export its logs and
+	// traces over OpenTelemetry (Flex Consumption; to Application Insights
+	// with APPLICATIONINSIGHTS_CONNECTION_STRING, to OTEL_EXPORTER_OTLP_ENDPOINT
+	// when set: learn.microsoft.com/azure/azure-functions/opentelemetry-howto).
+	TelemetryMode string         `json:"telemetryMode"`
 	CustomHandler *CustomHandler `json:"customHandler"`
 	Extensions    struct {
 		HTTP struct {

@@ -11,9 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 )
 
 // Options configure Start.
@@ -46,6 +49,11 @@ type Options struct {
 	// Stdout and Stderr receive the handler's output (default: discarded;
 	// the last few KB of both are kept for error messages either way).
 	Stdout, Stderr io.Writer
+	// Telemetry, when set, gives every invocation a span of the host's
+	// own, child of the caller's traceparent, and forwards the traceparent
+	// of that span to the handler: what the host does with "telemetryMode":
+	// "OpenTelemetry" in host.json (startTracing builds it from there).
+	Telemetry *telemetry.Telemetry
 }
 
 // Host is a running stand-in host.
@@ -78,6 +86,11 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	}
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 5 * time.Second
+	}
+	if opts.Telemetry == nil {
+		if opts.Telemetry, err = startTracing(app, opts.Env); err != nil {
+			return nil, err
+		}
 	}
 	h := &Host{app: app, opts: opts, tail: &tailBuffer{max: 4096}, exited: make(chan struct{})}
 	if opts.BackendURL != "" {
@@ -126,8 +139,38 @@ func (h *Host) Close() error {
 			_ = h.srv.Close() // streams still open: cut them; its error would only repeat why
 		}
 		err = h.stopHandler()
+		if terr := h.opts.Telemetry.Shutdown(ctx); terr != nil && err == nil {
+			err = fmt.Errorf("funchost: flushing spans: %w", terr)
+		}
 	})
 	return err
+}
+
+// startTracing is the host's OpenTelemetry mode: on when host.json says
+// "telemetryMode": "OpenTelemetry" and the app settings (env, or this
+// process's environment) name an OTLP endpoint. Application Insights is
+// not modelled: there is none here.
+func startTracing(app *App, env []string) (*telemetry.Telemetry, error) {
+	if !strings.EqualFold(app.Host.TelemetryMode, "OpenTelemetry") {
+		return nil, nil
+	}
+	if env == nil {
+		env = os.Environ()
+	}
+	var endpoint, headers string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "OTEL_EXPORTER_OTLP_ENDPOINT="); ok {
+			endpoint = v
+		}
+		if v, ok := strings.CutPrefix(kv, "OTEL_EXPORTER_OTLP_HEADERS="); ok {
+			headers = v
+		}
+	}
+	t, err := telemetry.Start(telemetry.Options{Endpoint: endpoint, Headers: headers, ServiceName: "functions-host"})
+	if err != nil {
+		return nil, fmt.Errorf("funchost: %w", err)
+	}
+	return t, nil
 }
 
 // launch starts the executable on a free port, as HttpWorkerProcess does.

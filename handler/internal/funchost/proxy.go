@@ -42,12 +42,13 @@ func (h *Host) handler() http.Handler {
 		// The host's SocketsHttpHandler has AllowAutoRedirect=false; a
 		// ReverseProxy never follows redirects either. No proxy from the
 		// environment: the handler is on loopback.
-		Transport: &http.Transport{
+		Transport: h.opts.Telemetry.ClientTransport(&http.Transport{
 			Proxy:                 nil,
 			MaxIdleConnsPerHost:   16,
 			IdleConnTimeout:       30 * time.Second,
 			ResponseHeaderTimeout: 240 * time.Second, // ForwarderRequestConfig.ActivityTimeout
-		},
+		}, func(r *http.Request) string { return "forward " + r.Method + " " + r.URL.Path },
+			func(*http.Request) string { return "handler" }),
 		// -1 flushes after every write so SSE and chunked answers stream
 		// through, as YARP does.
 		FlushInterval: -1,
@@ -58,7 +59,7 @@ func (h *Host) handler() http.Handler {
 			http.Error(w, "funchost: forwarding to the handler failed: "+err.Error(), http.StatusInternalServerError)
 		},
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return h.opts.Telemetry.ServerHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, ok := h.app.Match(r.Method, r.URL.Path)
 		if !ok {
 			// No trigger, or a trigger without this method: the host's
@@ -75,7 +76,15 @@ func (h *Host) handler() http.Handler {
 			return
 		}
 		proxy.ServeHTTP(w, r)
-	})
+	}), h.spanName, nil)
+}
+
+// spanName names an invocation's span as the host does: the function.
+func (h *Host) spanName(r *http.Request) string {
+	if route, ok := h.app.Match(r.Method, r.URL.Path); ok {
+		return "Function." + route.Function
+	}
+	return r.Method + " (no function)"
 }
 
 // keyOK accepts a function key from the x-functions-key header or the code

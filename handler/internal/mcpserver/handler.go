@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,13 +15,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
-
-// DefaultMaxBody is the largest request body /mcp reads when
-// HandlerOptions.MaxBody is 0 (MCP_MAX_BODY_BYTES).
-const DefaultMaxBody = 4 << 20
 
 // HandlerOptions configure NewHandler.
 type HandlerOptions struct {
@@ -71,8 +65,7 @@ type Handler struct {
 	versions  []string
 	lean      bool
 	kitTools  map[string]bool // the tools reg registered on core
-	maxBody   int64
-	tooLarge  string // the 413's message
+	limit     bodyLimit
 	ended     func(context.Context) bool
 	every     time.Duration
 }
@@ -82,9 +75,6 @@ type Handler struct {
 func NewHandler(core *server.MCPServer, reg *tools.Registry, o HandlerOptions) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = DefaultMaxBody
 	}
 	transport := server.NewStreamableHTTPServer(core,
 		// Stateless: any instance serves any request (Flex Consumption scales
@@ -117,8 +107,7 @@ func NewHandler(core *server.MCPServer, reg *tools.Registry, o HandlerOptions) *
 		// goes there.
 		lean:     o.BehindProxy,
 		kitTools: kit,
-		maxBody:  o.MaxBody,
-		tooLarge: fmt.Sprintf("The request body is larger than %d bytes.", o.MaxBody),
+		limit:    newBodyLimit(o.MaxBody),
 		ended:    o.Ended,
 		every:    cmp.Or(o.RecheckEvery, 2*time.Second),
 	}
@@ -129,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.transport.ServeHTTP(w, r)
 		return
 	}
-	body, err := h.readBody(w, r)
+	body, err := h.limit.read(w, r)
 	if errors.Is(err, errAnswered) {
 		return
 	}
@@ -151,35 +140,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.serveLean(ctx, w, flusher, body)
-}
-
-// errAnswered: readBody has answered the request itself.
-var errAnswered = errors.New("answered")
-
-// readBody reads a POST body of at most maxBody bytes. A body declared or
-// found larger is answered 413, one that does not arrive in time 408 (see
-// package reqbody), each with a JSON-RPC error without an id, and
-// errAnswered returned. Other read errors are returned, with the bytes
-// read, for mcp-go to answer.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > h.maxBody {
-		// Refused on its declared length, before a byte of it is read.
-		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, h.tooLarge)
-		return nil, errAnswered
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err == nil {
-		return body, nil
-	}
-	switch _, tooLarge := errors.AsType[*http.MaxBytesError](err); {
-	case tooLarge:
-		WriteError(w, http.StatusRequestEntityTooLarge, mcp.INVALID_REQUEST, h.tooLarge)
-		return nil, errAnswered
-	case errors.Is(err, reqbody.ErrTimeout):
-		WriteError(w, http.StatusRequestTimeout, mcp.INVALID_REQUEST, "The request body did not arrive in time.")
-		return nil, errAnswered
-	}
-	return body, err
 }
 
 // RefuseOrigin answers a request to /mcp from a browser origin that

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -43,7 +45,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // before mcp-go sees it, and is never read whole: not at all when its
 // Content-Length says so, at most MaxBody+1 bytes when it is chunked (a
 // 300 MB body took the process from 23 MB to ~790 MB before). A body of
-// exactly MaxBody passes, on the lean path and through the transport.
+// exactly MaxBody passes, on the lean path, through the transport, and
+// through StepUp in front of them.
 func TestBodyLimit(t *testing.T) {
 	const limit = 8 << 10
 	core, reg, err := New(Options{Name: "t", Version: "1", Tools: tools.Options{BaseScope: "mcp:tools",
@@ -66,9 +69,20 @@ func TestBodyLimit(t *testing.T) {
 		{"exactly the limit", limit, true, http.StatusOK, limit},
 		{"exactly the limit, chunked", limit, false, http.StatusOK, limit},
 	}
-	for _, behind := range []bool{true, false} { // lean path, or the transport for everything
-		h := NewHandler(core, reg, HandlerOptions{BehindProxy: behind, MaxBody: limit})
-		path := map[bool]string{true: "lean path", false: "transport"}[behind]
+	// The lean path, the transport for everything, and StepUp in front
+	// reading the body first for a token without every scope (server.go's
+	// chain): each reads under the same limit and answers alike.
+	lean := NewHandler(core, reg, HandlerOptions{BehindProxy: true, MaxBody: limit})
+	chains := []struct {
+		path string
+		h    http.Handler
+	}{
+		{"lean path", lean},
+		{"transport", NewHandler(core, reg, HandlerOptions{BehindProxy: false, MaxBody: limit})},
+		{"step-up", StepUp(policy, resource.Challenge{ResourceMetadataURL: prm}, limit, slog.New(slog.DiscardHandler))(lean)},
+	}
+	for _, c := range chains {
+		h, path := c.h, c.path
 		for _, tt := range tests {
 			t.Run(path+"/"+tt.name, func(t *testing.T) {
 				body := &countingReader{prefix: ping, n: tt.size}
@@ -79,6 +93,7 @@ func TestBodyLimit(t *testing.T) {
 				}
 				r.Header.Set("Content-Type", "application/json")
 				r.Header.Set("Accept", "application/json, text/event-stream")
+				r = r.WithContext(resource.WithTokenInfo(r.Context(), &resource.TokenInfo{Scopes: []string{"mcp:tools"}}))
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, r)
 				if rec.Code != tt.wantStatus {

@@ -138,7 +138,7 @@ func TestEveryResultConforms(t *testing.T) {
 			}
 		})
 	}
-	if got := f.logs.String(); !strings.Contains(got, `msg="tool needs consent" tool=whoami`) || !strings.Contains(got, `msg="tool needs consent" tool=recent_mail`) {
+	if got := f.logs.String(); !strings.Contains(got, `msg=audit tool=whoami event=upstream.error stage=obo`) || !strings.Contains(got, `msg=audit tool=recent_mail event=upstream.error stage=obo`) {
 		t.Errorf("the consent-required paths left no log line:\n%s", got)
 	}
 }

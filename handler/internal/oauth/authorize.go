@@ -101,6 +101,15 @@ func (h *Handler) authorizeClient(w http.ResponseWriter, r *http.Request, q url.
 		errorPage(w, r, http.StatusBadRequest, "invalid_client", "The application that sent you here is not registered with this server.")
 		return store.Client{}, "", false
 	}
+	switch blocked, err := h.blocked(r.Context(), client.ID); {
+	case err != nil:
+		h.storeFailed(w, r, err, "The sign-in service is temporarily unavailable. Please try again in a moment.")
+		return store.Client{}, "", false
+	case blocked:
+		h.logger().InfoContext(r.Context(), "authorize: client blocked by the operator", "client_id", clientID)
+		errorPage(w, r, http.StatusForbidden, "access_denied", "The operator of this server has blocked this application. Ask your administrator if you think this is a mistake.")
+		return store.Client{}, "", false
+	}
 	redirectURI := q.Get("redirect_uri")
 	if redirectURI == "" || len(redirectURI) > maxRedirectURILen || !MatchRedirectURI(client.RedirectURIs, redirectURI) {
 		h.logger().InfoContext(r.Context(), "authorize: redirect_uri not registered", "client_id", clientID)
@@ -184,30 +193,42 @@ func (h *Handler) parseAuthorize(q url.Values, client store.Client, redirectURI 
 // stands for "stay signed in", which the consent page states.
 const scopeOffline = "offline_access"
 
-// checkScope returns the scope a request is granted: our MCP scope
-// (always: MCP clients without a challenge scope may omit scope) and
+// checkScope returns the scope a request is granted: the base scope
+// (always: MCP clients without a challenge scope may omit scope), every
+// other scope of ours it asks for (a step-up challenge names them), and
 // offline_access exactly when the client is registered for the
 // refresh_token grant. Whether a refresh token is issued is the
 // authorization server's decision from the client's registered grant types
 // (OAuth 2.1 has no way to ask for one; MCP SEP-2207), and MCP clients take
-// their scope from the 401 challenge, which does not name offline_access:
-// so it is added for every client that can refresh, and dropped for one
-// that cannot (RFC 6749 §3.3 lets the server grant less than asked for and
-// say so in the token response). The consent page lists it, so staying
-// signed in is something the user sees and approves.
+// their scope from the challenge, which does not name offline_access: so it
+// is added for every client that can refresh, and dropped for one that
+// cannot (RFC 6749 §3.3 lets the server grant other than asked for and say
+// so in the token response). The consent page lists every scope, staying
+// signed in included, so the user sees and approves each.
 func (h *Handler) checkScope(raw string, client store.Client) (string, *Error) {
-	allowed := []string{h.Options.MCPScope, scopeOffline}
+	fields := []string{h.Options.MCPScope}
 	for _, s := range strings.Fields(raw) {
-		if !slices.Contains(allowed, s) {
-			return "", InvalidScope("scope %q is not offered; use %s", s, strings.Join(allowed, " "))
+		if _, ok := h.scope(s); !ok && s != scopeOffline {
+			return "", InvalidScope("scope %q is not offered; use any of %s", s, strings.Join(h.offered(), " "))
+		}
+		if s != scopeOffline && !slices.Contains(fields, s) {
+			fields = append(fields, s)
 		}
 	}
-	fields := []string{h.Options.MCPScope}
 	if allowsGrant(client, grantRefresh) {
 		fields = append(fields, scopeOffline)
 	}
 	slices.Sort(fields)
 	return strings.Join(fields, " "), nil
+}
+
+// offered lists the scopes a client may ask for: ours, then offline_access.
+func (h *Handler) offered() []string {
+	var out []string
+	for _, s := range h.scopes() {
+		out = append(out, s.Name)
+	}
+	return append(out, scopeOffline)
 }
 
 // scopeCovers reports whether every scope in want is in have.

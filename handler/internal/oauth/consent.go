@@ -2,12 +2,15 @@ package oauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -18,7 +21,11 @@ import (
 // the client, shows where the browser will be sent back to, lists the
 // scopes, carries a CSRF token and cannot be framed.
 
-type scopeView struct{ Name, Description string }
+type scopeView struct {
+	Name, Description string
+	// New: this browser approved the client before, without this scope.
+	New bool
+}
 
 type consentView struct {
 	// ClientName is the name the client gave (client_name); for a
@@ -36,6 +43,10 @@ type consentView struct {
 	// loopback, which has its own warning).
 	CrossOrigin bool
 	Scopes      []scopeView
+	// Widening: the user approved this client (and redirect URI) in this
+	// browser before, for less than it asks for now; the new scopes are
+	// marked.
+	Widening bool
 }
 
 // Consent serves the consent page, GET /consent?request=<id>.
@@ -56,6 +67,7 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 		h.setCookie(w, cookieCSRF, csrf, authRequestTTL, http.SameSiteStrictMode)
 	}
 	u, _ := url.Parse(areq.RedirectURI)
+	prev, approvedBefore := h.approvedConsent(r, client.ID, areq.RedirectURI)
 	view := consentView{
 		ClientName:   displayName(client),
 		ClientID:     client.ID,
@@ -65,7 +77,8 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request) {
 		CSRFToken:    csrf,
 		Action:       "/consent",
 		Loopback:     IsLoopbackRedirectURI(areq.RedirectURI),
-		Scopes:       h.scopeViews(areq.Scope),
+		Scopes:       h.scopeViews(areq.Scope, prev.Scope, approvedBefore),
+		Widening:     approvedBefore,
 	}
 	if docURL, err := url.Parse(client.ID); err == nil && strings.HasPrefix(client.ID, "https://") {
 		view.ClientHost = docURL.Host
@@ -114,7 +127,7 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if decision == "deny" {
-		h.audit(r, "consent denied", "client_id", areq.ClientID)
+		h.audit(r, audit.ConsentDenied, slog.String("client_id", areq.ClientID), slog.String("redirect_uri", areq.RedirectURI))
 		h.redirectError(w, r, areq.RedirectURI, areq.State, AccessDenied("the user denied the request"))
 		return
 	}
@@ -124,14 +137,18 @@ func (h *Handler) ConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setCookie(w, cookieBrowser, browser, consentTTL, http.SameSiteLaxMode)
 	now := h.now()
+	// A widened approval keeps the link to the grant the last one led to
+	// (linkGrant in callback.go).
+	prev, _ := h.approvedConsent(r, areq.ClientID, areq.RedirectURI)
 	if err := h.Store.PutConsent(r.Context(), store.Consent{
 		Key: consentKey(browser, areq.ClientID, areq.RedirectURI), ClientID: areq.ClientID,
-		RedirectURI: areq.RedirectURI, Scope: areq.Scope, CreatedAt: now, ExpiresAt: now.Add(consentTTL),
+		RedirectURI: areq.RedirectURI, Scope: areq.Scope, GrantID: prev.GrantID, CreatedAt: now, ExpiresAt: now.Add(consentTTL),
 	}); err != nil {
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	h.audit(r, "consent approved", "client_id", areq.ClientID)
+	h.audit(r, audit.ConsentApproved, slog.String("client_id", areq.ClientID),
+		slog.String("redirect_uri", areq.RedirectURI), slog.String("scope", areq.Scope))
 	h.approve(w, r, areq)
 }
 
@@ -147,7 +164,26 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, areq store.Aut
 		h.redirectError(w, r, areq.RedirectURI, areq.State, storeError(err))
 		return
 	}
-	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce), http.StatusFound)
+	http.Redirect(w, r, h.Upstream.AuthCodeURL(areq.ID, areq.UpstreamVerifier, areq.Nonce, h.permissions(areq.Scope)), http.StatusFound)
+}
+
+// permissions are the Entra delegated permissions the scopes map to. The
+// sign-in asks Entra for them besides our API scope (incremental consent:
+// Entra asks the user for those not consented yet, or says an
+// administrator must approve them); its code still yields a token for our
+// API only, the resource of the first scope
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+func (h *Handler) permissions(scope string) []string {
+	var out []string
+	for _, name := range strings.Fields(scope) {
+		s, _ := h.scope(name)
+		for _, p := range s.Permissions {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // pendingRequest loads a not-yet-approved request for the consent page,
@@ -170,18 +206,27 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 	return areq, true
 }
 
-func (h *Handler) scopeViews(scope string) []scopeView {
+// scopeViews describes each scope of the request in words, marking those
+// a previous approval in this browser (previous, when approvedBefore) did
+// not include.
+func (h *Handler) scopeViews(scope, previous string, approvedBefore bool) []scopeView {
 	var out []scopeView
-	for _, s := range strings.Fields(scope) {
-		switch s {
-		case h.Options.MCPScope:
-			out = append(out, scopeView{s, "use the tools of " + h.Options.ResourceName + " as you, including reading your Microsoft 365 profile (name, mail, job title, department, office) through Microsoft Graph"})
-		case scopeOffline:
+	had := strings.Fields(previous)
+	for _, name := range strings.Fields(scope) {
+		v := scopeView{Name: name, New: approvedBefore && !slices.Contains(had, name)}
+		s, _ := h.scope(name)
+		switch {
+		case name == scopeOffline:
 			ttl := humanDuration(h.Options.RefreshTokenTTL)
-			out = append(out, scopeView{s, "stay signed in for up to " + ttl + ": the application renews its access without asking you again; after " + ttl + " you sign in again"})
+			v.Description = "stay signed in for up to " + ttl + ": the application renews its access without asking you again; after " + ttl + " you sign in again"
+		case s.Description != "":
+			v.Description = s.Description
+		case name == h.Options.MCPScope:
+			v.Description = "use the tools of " + h.Options.ResourceName + " as you"
 		default:
-			out = append(out, scopeView{s, s})
+			v.Description = name
 		}
+		out = append(out, v)
 	}
 	return out
 }

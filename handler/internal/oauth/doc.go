@@ -7,7 +7,8 @@
 //     client_id (registration or metadata document).
 //   - errors.go: the one error type and writer for RFC 6749 §5.2 and
 //     RFC 7591 §3.2.2 error responses.
-//   - html.go, templates/: the consent and error pages, their strict CSP.
+//   - html.go, templates/: the consent, error and information pages, their
+//     strict CSP.
 //   - cookies.go: the __Host- browser cookies that bind a sign-in to one
 //     browser and remember consent.
 //   - audit.go: audit events (identifiers only, never secrets).
@@ -26,7 +27,13 @@
 //   - authorize.go, consent.go, callback.go: the browser part of the flow
 //     (OAuth 2.1 §4.1.1, RFC 9207, RFC 9700 §4.11.2 for error redirects),
 //     the per-client consent MCP's security best practices ask of a proxy,
-//     and the return from Entra.
+//     and the return from Entra. The scopes issued are TOOL_SCOPES'
+//     (Options.Scopes): the consent page says what each lets the app do and
+//     marks what a re-authorization adds, the sign-in at Entra asks for
+//     their Entra permissions (incremental consent), and a new sign-in of
+//     the same user through the same approval replaces the grant the last
+//     one created (step-up, MCP 2025-11-25). callback.go also answers
+//     Entra's admin-consent redirect.
 //   - pkce.go: RFC 7636 S256 verification (the only method offered).
 //   - clientauth.go: client authentication at /token and /revoke
 //     (none, client_secret_post, client_secret_basic).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/reqbody"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 )
 
 // Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 8707 §2.
@@ -167,6 +168,9 @@ func writeError(logger *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	logger.LogAttrs(r.Context(), level, "oauth error",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.String("code", e.Code), slog.Int("status", status), slog.Any("err", e.Err))
+	if s := telemetry.Span(r.Context()); s != nil {
+		s.SetAttributes(telemetry.Error(e.Code))
+	}
 	// RFC 6749 §5.2: a failed Basic authentication is answered with a
 	// challenge for the scheme the client used.
 	if e.Code == CodeInvalidClient && status == http.StatusUnauthorized {

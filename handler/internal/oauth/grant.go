@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/telemetry"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokencache"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -26,6 +29,7 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.
 	if len(raw) <= tokens.MaxTokenLen {
 		if ti, ok := h.callerCache().Get(raw); ok {
 			if _, live := h.grantCache().Get(ti.GrantID); live {
+				traceCaller(ctx, ti)
 				return ti, nil
 			}
 		}
@@ -50,7 +54,16 @@ func (h *Handler) VerifyAccessToken(ctx context.Context, raw string) (*resource.
 		GrantID: g.ID, Issuer: h.Options.PublicBaseURL,
 	}
 	h.callerCache().Put(raw, ti, c.ExpiresAt)
+	traceCaller(ctx, ti)
 	return ti, nil
+}
+
+// traceCaller names the caller's client and grant (by reference) on the
+// request's span, when there is one recording.
+func traceCaller(ctx context.Context, ti *resource.TokenInfo) {
+	if s := telemetry.Span(ctx); s != nil {
+		s.SetAttributes(telemetry.Client(ti.ClientID), telemetry.Grant(audit.GrantRef(ti.GrantID)))
+	}
 }
 
 // upstreamSkew refreshes Entra tokens this long before they expire, so an
@@ -87,7 +100,10 @@ func (h *Handler) UserAssertion(ctx context.Context, grantID string) (string, ti
 			if errors.As(err, &ue) && ue.Definitive() {
 				// Entra revoked the session: so do we.
 				_ = h.revokeGrant(ctx, grantID)
-				h.logger().InfoContext(ctx, "upstream refresh refused; grant revoked", "grant", grantID, "err", err)
+				audit.Log(ctx, h.logger(), audit.UpstreamError, slog.String("stage", "refresh"), slog.String("client_id", g.ClientID),
+					slog.String("error", ue.Code), slog.String("aadsts", audit.AADSTS(ue.Description)))
+				audit.Log(ctx, h.logger(), audit.GrantRevoked, slog.String("by", "entra"), slog.String("client_id", g.ClientID),
+					slog.String("sub", g.Subject), audit.Grant(grantID))
 				return "", time.Time{}, fmt.Errorf("%w: upstream refresh refused: %w", resource.ErrInvalidToken, err)
 			}
 			return "", time.Time{}, err

@@ -33,7 +33,11 @@ type Options struct {
 	// PUBLIC_BASE_URL + "/mcp".
 	ResourceURL  string
 	ResourceName string // shown on the consent page
-	MCPScope     string // the scope /mcp requires (MCP_SCOPE)
+	MCPScope     string // the scope /mcp requires (MCP_SCOPE), granted to every sign-in
+	// Scopes are every scope this server issues (TOOL_SCOPES), the base
+	// scope among them. Nil means the base scope alone, with no
+	// permissions.
+	Scopes []Scope
 
 	AuthCodeTTL     time.Duration
 	RefreshTokenTTL time.Duration // a grant's lifetime from sign-in
@@ -48,6 +52,37 @@ type Options struct {
 	ClientID string
 	// AuthorityHost is Entra's login host; the consent form may lead there.
 	AuthorityHost string
+}
+
+// Scope is a scope the authorization server issues, with what the consent
+// page says about it and what the sign-in at Entra asks for with it.
+type Scope struct {
+	Name string
+	// Description completes "It will be able to:" on the consent page.
+	Description string
+	// Permissions are the Entra delegated permissions the scope maps to
+	// (TOOL_SCOPES), written in full. A sign-in for the scope asks Entra
+	// for them, so Entra asks the user to consent to those not consented
+	// yet, and On-Behalf-Of for them works afterwards.
+	Permissions []string
+}
+
+// scopes returns Options.Scopes, or the base scope alone.
+func (h *Handler) scopes() []Scope {
+	if len(h.Options.Scopes) > 0 {
+		return h.Options.Scopes
+	}
+	return []Scope{{Name: h.Options.MCPScope}}
+}
+
+// scope returns the issued scope called name.
+func (h *Handler) scope(name string) (Scope, bool) {
+	for _, s := range h.scopes() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scope{}, false
 }
 
 // Handler serves the authorization server endpoints. Build it as a struct

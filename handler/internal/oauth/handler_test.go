@@ -28,6 +28,10 @@ func newTestHandler(t *testing.T, mutate func(*Handler)) *Handler {
 			PublicBaseURL: "https://apim-mcp.azure-api.net",
 			ResourceURL:   "https://apim-mcp.azure-api.net/mcp",
 			MCPScope:      "mcp:tools",
+			Scopes: []Scope{
+				{Name: "mcp:tools", Description: "use the tools as you", Permissions: []string{"https://graph.microsoft.com/User.Read"}},
+				{Name: "mail.read", Description: "use Recent mail as you", Permissions: []string{"https://graph.microsoft.com/Mail.Read"}},
+			},
 		},
 		Now:    func() time.Time { return t0 },
 		Logger: slog.New(slog.DiscardHandler),

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -47,6 +48,18 @@ func errorPage(w http.ResponseWriter, r *http.Request, status int, code, message
 		Code: code, Message: message, RequestID: w.Header().Get("X-Request-Id"),
 	})
 }
+
+// infoPage renders a page that only informs (200), such as the landing
+// page after an administrator's consent at Entra.
+func infoPage(w http.ResponseWriter, _ *http.Request, title, message string) {
+	setPageHeaders(w)
+	w.WriteHeader(http.StatusOK)
+	_ = templates.ExecuteTemplate(w, "info.html", struct{ Title, Message string }{title, message})
+}
+
+// oauthErrorCode is the shape of an OAuth error code (RFC 6749 §5.2 allows
+// more characters; Entra's are lower-case words with underscores).
+var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 
 // consentCSP is pageCSP with form-action set to where the consent form
 // leads. Browsers check form-action on the submission and, Chromium at

@@ -38,7 +38,7 @@ type ServerMetadata struct {
 	RegistrationEndpoint   string   `json:"registration_endpoint"`    // registration_endpoint (RFC 7591)
 	RevocationEndpoint     string   `json:"revocation_endpoint"`      // revocation_endpoint (RFC 7009)
 	JWKSURI                string   `json:"jwks_uri"`                 // jwks_uri: our access-token keys
-	ScopesSupported        []string `json:"scopes_supported"`         // scopes_supported: MCP scope + offline_access
+	ScopesSupported        []string `json:"scopes_supported"`         // scopes_supported: TOOL_SCOPES + offline_access
 	ResponseTypesSupported []string `json:"response_types_supported"` // response_types_supported: ["code"]
 	ResponseModesSupported []string `json:"response_modes_supported"` // response_modes_supported: ["query"]
 	GrantTypesSupported    []string `json:"grant_types_supported"`    // grant_types_supported
@@ -75,7 +75,7 @@ func (h *Handler) ServerMetadata() ServerMetadata {
 		RegistrationEndpoint:                       base + PathRegister,
 		RevocationEndpoint:                         base + PathRevoke,
 		JWKSURI:                                    base + PathJWKS,
-		ScopesSupported:                            []string{h.Options.MCPScope, "offline_access"},
+		ScopesSupported:                            h.offered(),
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},
 		GrantTypesSupported:                        []string{grantAuthCode, grantRefresh},

@@ -3,9 +3,11 @@ package oauth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -53,8 +55,9 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 	if err != nil {
 		return tokenResponse{}, grantError(err)
 	}
+	rotated := false
 	if rt.RotatedAt.IsZero() {
-		if rt, oerr = h.rotate(r.Context(), rt, g); oerr != nil {
+		if rt, rotated, oerr = h.rotate(r.Context(), rt, g); oerr != nil {
 			return tokenResponse{}, oerr
 		}
 	}
@@ -64,7 +67,8 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 		if err := h.revokeGrant(r.Context(), rt.GrantID); err != nil {
 			return tokenResponse{}, storeError(err)
 		}
-		h.audit(r, "refresh token reuse: grant revoked", "client_id", client.ID, "grant", rt.GrantID)
+		h.audit(r, audit.RefreshReuseDetected, slog.String("client_id", client.ID), slog.String("sub", g.Subject),
+			audit.Grant(rt.GrantID), slog.Bool("grant_revoked", true))
 		return tokenResponse{}, InvalidGrant("the refresh token was already used; sign in again")
 	}
 	next, err := h.Sealer.Open(rt.Successor, []byte(rt.Hash))
@@ -73,35 +77,43 @@ func (h *Handler) refreshGrant(r *http.Request, form map[string][]string, client
 		// is gone: nothing to hand out again.
 		return tokenResponse{}, InvalidGrant("the refresh token was already used; sign in again")
 	}
-	return h.issue(r, g, scope, string(next))
+	resp, oerr := h.issue(g, scope, string(next))
+	if oerr == nil && rotated {
+		h.markUsed(r.Context(), g)
+		// Once per rotation: a repeat inside the grace window hands out
+		// the same successor and is no new event.
+		h.audit(r, audit.RefreshRotated, slog.String("client_id", client.ID), slog.String("sub", g.Subject),
+			audit.Grant(g.ID), slog.String("scope", scope))
+	}
+	return resp, oerr
 }
 
 // rotate marks rt as used and returns it as stored afterwards, with its
 // successor sealed in it. The successor is stored first and the mark is a
 // replace with If-Match, so of racing refreshes (several processes, several
-// instances) exactly one mark succeeds; a loser deletes the successor it
-// stored and reads the winner's. RFC 6749 §6: the successor has rt's scope.
-func (h *Handler) rotate(ctx context.Context, rt store.RefreshToken, g store.Grant) (store.RefreshToken, *Error) {
+// instances) exactly one mark succeeds (won); a loser deletes the successor
+// it stored and reads the winner's. RFC 6749 §6: the successor has rt's scope.
+func (h *Handler) rotate(ctx context.Context, rt store.RefreshToken, g store.Grant) (_ store.RefreshToken, won bool, _ *Error) {
 	next, oerr := h.newRefresh(ctx, g, rt.Scope)
 	if oerr != nil {
-		return store.RefreshToken{}, oerr
+		return store.RefreshToken{}, false, oerr
 	}
 	sealed, err := h.Sealer.Seal([]byte(next), []byte(rt.Hash))
 	if err != nil {
-		return store.RefreshToken{}, ServerError(err)
+		return store.RefreshToken{}, false, ServerError(err)
 	}
 	marked := rt
 	marked.RotatedAt, marked.Successor = h.now(), sealed
 	err = h.Store.UpdateRefresh(ctx, marked)
 	if err == nil {
-		return marked, nil
+		return marked, true, nil
 	}
 	_ = h.Store.DeleteRefresh(ctx, g.ID, tokens.Hash(next)) // never handed out
 	if errors.Is(err, store.ErrConflict) {
 		rt, err = h.Store.GetRefresh(ctx, g.ID, rt.Hash) // lost the race: the winner's successor
 	}
 	if err != nil {
-		return store.RefreshToken{}, grantError(err)
+		return store.RefreshToken{}, false, grantError(err)
 	}
-	return rt, nil
+	return rt, false, nil
 }

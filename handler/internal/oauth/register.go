@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -78,11 +80,11 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// No secret or hash in the audit record; redirect URIs are public.
-	h.audit(r, "client registered",
-		"client_id", c.ID, "client_name", c.Name,
-		"application_type", c.ApplicationType,
-		"token_endpoint_auth_method", c.TokenEndpointAuthMethod,
-		"redirect_uris", c.RedirectURIs)
+	h.audit(r, audit.ClientRegistered,
+		slog.String("client_id", c.ID), slog.String("client_name", c.Name),
+		slog.String("application_type", c.ApplicationType),
+		slog.String("token_endpoint_auth_method", c.TokenEndpointAuthMethod),
+		slog.Any("redirect_uris", c.RedirectURIs), slog.String("client_addr", h.clientAddr(r)))
 	WriteJSON(w, http.StatusCreated, newRegistrationResponse(c, secret))
 }
 

@@ -125,7 +125,7 @@ func TestRegisterAuditLog(t *testing.T) {
 	var got registrationResponse
 	_ = json.Unmarshal(w.Body.Bytes(), &got)
 	log := buf.String()
-	if !strings.Contains(log, `"event":"audit"`) || !strings.Contains(log, "client registered") || !strings.Contains(log, got.ClientID) {
+	if !strings.Contains(log, `"msg":"audit","event":"client.registered"`) || !strings.Contains(log, got.ClientID) || !strings.Contains(log, `"client_addr":"192.0.2.1"`) {
 		t.Errorf("no audit event in log:\n%s", log)
 	}
 	if got.ClientSecret == "" || strings.Contains(log, got.ClientSecret) || strings.Contains(log, tokens.Hash(got.ClientSecret)) {

@@ -2,8 +2,10 @@ package oauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -26,7 +28,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 	if err == nil && grantID != "" {
 		err = h.revokeGrant(r.Context(), grantID)
 		if err == nil {
-			h.audit(r, "grant revoked", "client_id", client.ID, "grant", grantID)
+			h.audit(r, audit.GrantRevoked, slog.String("by", "client"), slog.String("client_id", client.ID), audit.Grant(grantID))
 		}
 	}
 	if err != nil {

@@ -3,11 +3,13 @@ package oauth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/store"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tokens"
 )
@@ -67,10 +69,11 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 		if err := h.revokeGrant(r.Context(), c.GrantID); err != nil {
 			return tokenResponse{}, storeError(err)
 		}
-		h.audit(r, "authorization code replayed: grant revoked", "client_id", client.ID, "code_client_id", c.ClientID, "grant", c.GrantID)
+		h.audit(r, audit.CodeReplayed, slog.String("client_id", client.ID), slog.String("code_client_id", c.ClientID),
+			slog.String("sub", c.Subject), audit.Grant(c.GrantID))
 		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
 	case errors.Is(err, store.ErrNotFound):
-		h.audit(r, "authorization code rejected (unknown or expired)", "client_id", client.ID)
+		h.logger().InfoContext(r.Context(), "authorization code rejected (unknown or expired)", "client_id", client.ID)
 		return tokenResponse{}, InvalidGrant("the authorization code is invalid, expired or already used")
 	case err != nil:
 		return tokenResponse{}, storeError(err)
@@ -101,17 +104,34 @@ func (h *Handler) codeGrant(r *http.Request, form map[string][]string, client st
 			return tokenResponse{}, oerr
 		}
 	}
-	return h.issue(r, g, c.Scope, refresh)
+	resp, oerr := h.issue(g, c.Scope, refresh)
+	if oerr != nil {
+		return resp, oerr
+	}
+	h.audit(r, audit.TokensIssued, slog.String("client_id", g.ClientID), slog.String("sub", g.Subject),
+		audit.Grant(g.ID), slog.String("scope", c.Scope), slog.Bool("refresh_token", refresh != ""))
+	if c.Replaces != "" {
+		// The same user's previous sign-in through this client in this
+		// browser: the client holds the new tokens now, so the old family
+		// goes (linkGrant in callback.go).
+		if err := h.revokeGrant(r.Context(), c.Replaces); err != nil {
+			h.logger().WarnContext(r.Context(), "token: could not revoke the replaced grant", "grant", audit.GrantRef(c.Replaces), "err", err)
+		} else {
+			h.audit(r, audit.GrantRevoked, slog.String("by", "signin"), slog.String("reason", "replaced"),
+				slog.String("client_id", g.ClientID), slog.String("sub", g.Subject), audit.Grant(c.Replaces),
+				slog.String("replaced_by", audit.GrantRef(g.ID)))
+		}
+	}
+	return resp, oerr
 }
 
 // issue mints an access token with accessScope for the grant; refresh is
 // the refresh token to hand out with it (already stored), or "" for none.
-func (h *Handler) issue(r *http.Request, g store.Grant, accessScope, refresh string) (tokenResponse, *Error) {
+func (h *Handler) issue(g store.Grant, accessScope, refresh string) (tokenResponse, *Error) {
 	at, exp, err := h.Issuer.Mint(tokens.AccessClaims{Subject: g.Subject, ClientID: g.ClientID, Scope: accessScope, GrantID: g.ID})
 	if err != nil {
 		return tokenResponse{}, ServerError(err)
 	}
-	h.audit(r, "tokens issued", "client_id", g.ClientID, "sub", g.Subject, "grant", g.ID, "refresh_token", refresh != "")
 	return tokenResponse{
 		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(h.now()).Round(time.Second) / time.Second),
 		RefreshToken: refresh, Scope: accessScope,

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type idKey struct{}
@@ -27,12 +29,16 @@ func ID(ctx context.Context) string {
 }
 
 // ContextHandler adds the request id to every record logged with the
-// request's context.
+// request's context, and with tracing on the trace and span ids, so a log
+// line joins its trace (W3C Trace Context ids, hex).
 type ContextHandler struct{ slog.Handler }
 
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := ID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -113,17 +113,38 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 func (ch Challenge) satisfied(granted []string) bool {
-	for _, req := range ch.Scopes {
-		if !slices.ContainsFunc(granted, func(g string) bool {
-			if ch.ScopeMatches != nil {
-				return ch.ScopeMatches(g, req)
-			}
-			return g == req
-		}) {
-			return false
+	return len(ch.Missing(granted, ch.Scopes)) == 0
+}
+
+// Grants reports whether the granted scopes (as the token carries them)
+// include required (as challenges name it).
+func (ch Challenge) Grants(granted []string, required string) bool {
+	return slices.ContainsFunc(granted, func(g string) bool {
+		if ch.ScopeMatches != nil {
+			return ch.ScopeMatches(g, required)
+		}
+		return g == required
+	})
+}
+
+// Missing returns the scopes of required that granted lacks.
+func (ch Challenge) Missing(granted, required []string) []string {
+	var out []string
+	for _, r := range required {
+		if !ch.Grants(granted, r) {
+			out = append(out, r)
 		}
 	}
-	return true
+	return out
+}
+
+// Forbid writes the step-up challenge: 403 with error="insufficient_scope"
+// and scope naming every scope the client should ask for in its next
+// authorization request (RFC 6750 §3.1; MCP 2025-11-25, "Scope Challenge
+// Handling"). desc says what was refused, for the response body.
+func (ch Challenge) Forbid(w http.ResponseWriter, scopes []string, desc string) {
+	ch.Scopes = scopes
+	ch.write(w, http.StatusForbidden, "insufficient_scope", desc)
 }
 
 // Header renders the WWW-Authenticate value. errCode is empty when no token

@@ -103,3 +103,41 @@ func TestRequireBearer(t *testing.T) {
 		})
 	}
 }
+
+// TestForbid: the step-up challenge names the scopes given, with
+// error="insufficient_scope" and resource_metadata (RFC 6750 §3.1; MCP
+// 2025-11-25, "Scope Challenge Handling").
+func TestForbid(t *testing.T) {
+	ch := Challenge{ResourceMetadataURL: prmURL, Scopes: []string{"mcp:tools"}}
+	w := httptest.NewRecorder()
+	ch.Forbid(w, []string{"mcp:tools", "mail.read"}, "calling recent_mail needs scope mail.read")
+	want := `Bearer error="insufficient_scope", resource_metadata="` + prmURL + `", scope="mcp:tools mail.read"`
+	if w.Code != http.StatusForbidden || w.Header().Get("WWW-Authenticate") != want ||
+		!strings.Contains(w.Body.String(), `"error":"insufficient_scope"`) || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("%d %q %s", w.Code, w.Header().Get("WWW-Authenticate"), w.Body)
+	}
+	// The challenge itself is a value: the 401 keeps naming the base scope.
+	if got := ch.Header("invalid_token"); !strings.HasSuffix(got, `scope="mcp:tools"`) {
+		t.Errorf("Header after Forbid = %q", got)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	entra := Challenge{ScopeMatches: func(g, r string) bool { return g == r || "api://app/"+g == r }}
+	tests := []struct {
+		ch                Challenge
+		granted, required []string
+		want              []string
+	}{
+		{Challenge{}, []string{"mcp:tools"}, []string{"mcp:tools", "mail.read"}, []string{"mail.read"}},
+		{Challenge{}, []string{"mcp:tools", "mail.read", "offline_access"}, []string{"mcp:tools", "mail.read"}, nil},
+		{Challenge{}, nil, []string{"mcp:tools"}, []string{"mcp:tools"}},
+		{entra, []string{"user_impersonation"}, []string{"api://app/user_impersonation", "api://app/mail.read"}, []string{"api://app/mail.read"}},
+		{entra, []string{"user_impersonation", "mail.read"}, []string{"api://app/user_impersonation", "api://app/mail.read"}, nil},
+	}
+	for _, tt := range tests {
+		if got := tt.ch.Missing(tt.granted, tt.required); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("Missing(%v, %v) = %v, want %v", tt.granted, tt.required, got, tt.want)
+		}
+	}
+}

@@ -17,13 +17,13 @@ func TestMetadataGolden(t *testing.T) {
 		{"entra mode", "prm-entra.golden.json", Metadata{
 			Resource:             "https://apim-x.azure-api.net/mcp",
 			AuthorizationServers: []string{"https://login.microsoftonline.com/11111111-1111-4111-8111-111111111111/v2.0"},
-			ScopesSupported:      []string{"api://22222222-2222-4222-8222-222222222222/user_impersonation"},
+			ScopesSupported:      []string{"api://22222222-2222-4222-8222-222222222222/user_impersonation", "api://22222222-2222-4222-8222-222222222222/mail.read"},
 			ResourceName:         "MCP server on Azure Functions",
 		}},
 		{"proxy mode", "prm-proxy.golden.json", Metadata{
 			Resource:             "https://apim-x.azure-api.net/mcp",
 			AuthorizationServers: []string{"https://apim-x.azure-api.net"},
-			ScopesSupported:      []string{"mcp:tools"},
+			ScopesSupported:      []string{"mcp:tools", "mail.read"},
 			ResourceName:         "MCP server on Azure Functions",
 		}},
 	}

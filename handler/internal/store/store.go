@@ -88,6 +88,21 @@ type Store interface {
 	// The grant's refresh tokens are deleted too; access tokens die because
 	// their grant can no longer be read.
 	DeleteGrant(ctx context.Context, id string) error
+	// ListGrants returns the live grants of one user (q.Subject), of one
+	// client (q.ClientID), of both, or, with neither, every grant, in no
+	// particular order and without Upstream (the sealed Entra tokens are
+	// not for listing). For a user or a client the backend reads an index,
+	// not the whole store: the connected-apps page lists a user's grants
+	// on every visit.
+	ListGrants(ctx context.Context, q GrantQuery) ([]Grant, error)
+
+	// PutClientBlock records that the operator stopped new sign-ins for a
+	// client (replacing an earlier block); it never expires.
+	PutClientBlock(ctx context.Context, b ClientBlock) error
+	// GetClientBlock returns the client's block; ErrNotFound if there is none.
+	GetClientBlock(ctx context.Context, clientID string) (ClientBlock, error)
+	// DeleteClientBlock lifts the block; lifting a missing one is not an error.
+	DeleteClientBlock(ctx context.Context, clientID string) error
 
 	// PutRefresh stores a refresh token of the grant r.GrantID. A refresh
 	// token belongs to its grant: it is addressed by grant and hash, it
@@ -160,7 +175,8 @@ type Client struct {
 
 // AuthRequest is an authorization request in flight (docs/architecture.md §4:
 // /authorize → /consent → Entra → /callback). ID is random and is sent to
-// Entra as state.
+// Entra as state. One without a ClientID is a user's sign-in to the
+// connected-apps page (/account), which makes no grant.
 type AuthRequest struct {
 	ID                 string
 	ClientID           string
@@ -184,8 +200,11 @@ type Consent struct {
 	ClientID    string
 	RedirectURI string
 	Scope       string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// GrantID is the grant the last sign-in through this approval created:
+	// the next one, by the same user, replaces it.
+	GrantID   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Code is an authorization code (OAuth 2.1 §4.1.2), stored under its hash.
@@ -198,9 +217,12 @@ type Code struct {
 	Scope         string
 	GrantID       string
 	Subject       string
-	RedeemedAt    time.Time // set by TakeCode; zero: not yet redeemed
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// Replaces is the grant the same user's previous sign-in through the
+	// same client created in this browser; redeeming the code revokes it.
+	Replaces   string
+	RedeemedAt time.Time // set by TakeCode; zero: not yet redeemed
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // Grant is one user's authorization of one client: the refresh-token family
@@ -219,9 +241,31 @@ type Grant struct {
 	// id travels inside the sealed blob so keys can rotate.
 	Upstream          []byte
 	UpstreamExpiresAt time.Time
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	ETag              string // set by reads; checked by UpdateGrant
+	// RedirectURI is where the client received the code that created the
+	// grant; the connected-apps page shows its host.
+	RedirectURI string
+	CreatedAt   time.Time // the sign-in: first use
+	// LastUsedAt is when tokens were last issued for the grant (a code
+	// redeemed or a refresh), to the hour; zero: never redeemed.
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	ETag       string // set by reads; checked by UpdateGrant
+}
+
+// GrantQuery selects grants for ListGrants; empty fields match any grant.
+type GrantQuery struct {
+	Subject  string // the user's Entra object id
+	ClientID string
+}
+
+// ClientBlock stops new sign-ins for a client: the operator's "revoke this
+// client" (its grants are deleted too). It is keyed by client ID, which for
+// a client ID metadata document is the document's URL, so a blocked app
+// cannot come back by fetching its document again.
+type ClientBlock struct {
+	ClientID  string
+	Reason    string
+	CreatedAt time.Time
 }
 
 // RefreshToken is one refresh token of a grant's family, stored under its

@@ -3,11 +3,13 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/config"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/tools"
 )
 
@@ -111,5 +113,35 @@ func TestRegistryScopes(t *testing.T) {
 	}
 	if got := strings.Join(lines, "; "); got != "mcp:tools=https://graph.microsoft.com/User.Read for mail,plain; mail.read=https://graph.microsoft.com/Mail.Read for mail; orders.read=api://orders/Orders.Read for " {
 		t.Errorf("Scopes() = %s", got)
+	}
+}
+
+// TestDescribe: what the consent page says each scope lets an app do.
+func TestDescribe(t *testing.T) {
+	def := func(name, title string, scopes ...string) tools.Def {
+		return tools.New(tools.Tool[probeIn, probeOut]{Name: name, Title: title, Description: "d", Hints: readOnly, Scopes: scopes, Run: run[probeIn, probeOut]})
+	}
+	all := append(slices.Clone(scopes),
+		config.ToolScope{Name: "files", Permissions: []string{"https://graph.microsoft.com/Files.Read", "https://graph.microsoft.com/Sites.Read.All"}},
+		config.ToolScope{Name: "odd", Permissions: []string{"https://graph.microsoft.com/Odd.Permission"}},
+		config.ToolScope{Name: "none"})
+	reg, err := tools.Register(server.NewMCPServer("t", "1"), tools.Options{BaseScope: "mcp:tools", Scopes: all},
+		def("whoami", "Who am I"), def("mail", "Recent mail", "mail.read"), def("orders", "My orders", "orders.read"),
+		def("files", "Files"), def("docs", "Documents", "files"), def("sheets", "Sheets", "files"), def("odd", "Odd", "odd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for scope, want := range map[string]string{
+		"mcp:tools":   "use the tools of Contoso MCP as you (Who am I, Files); they may read your profile through Microsoft Graph (User.Read)",
+		"mail.read":   "use Recent mail as you; it may read your mail through Microsoft Graph (Mail.Read)",
+		"orders.read": "use My orders as you; it may call api://orders as you (Orders.Read)",
+		"files":       "use Documents, Sheets as you; they may read your files and read items in all SharePoint sites you can access through Microsoft Graph (Files.Read, Sites.Read.All)",
+		"odd":         "use Odd as you; it may use Microsoft Graph as you (Odd.Permission)",
+		"none":        "use tools of Contoso MCP that need none, as you",
+		"unknown":     "unknown",
+	} {
+		if got := reg.Describe(scope, "Contoso MCP"); got != want {
+			t.Errorf("Describe(%s) =\n%s\nwant\n%s", scope, got, want)
+		}
 	}
 }

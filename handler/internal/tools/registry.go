@@ -26,6 +26,10 @@ type Options struct {
 	// with a 30 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Observe, when set, is told of every call: the tool, its outcome
+	// (ok, error, consent_required, interaction_required) and how long it
+	// ran (the metrics of package telemetry).
+	Observe func(ctx context.Context, tool, outcome string, elapsed time.Duration)
 }
 
 // registered is a tool with what Register worked out for it.
@@ -135,7 +139,13 @@ func (r *registered) handler(opts Options) server.ToolHandlerFunc {
 			return mcp.NewToolResultError("Not signed in."), nil
 		}
 		c := &Call{Caller: callerOf(info), Log: log, tool: r, token: info, upstream: opts.Upstream, http: opts.HTTPClient}
+		if opts.Observe == nil {
+			out, err := r.def.run(ctx, c, req)
+			return r.result(ctx, log, out, err), nil
+		}
+		start := time.Now()
 		out, err := r.def.run(ctx, c, req)
+		opts.Observe(ctx, r.def.Name(), outcome(err), time.Since(start))
 		return r.result(ctx, log, out, err), nil
 	}
 }
@@ -174,4 +184,18 @@ func (reg *Registry) Tools() []Def {
 		out = append(out, r.def)
 	}
 	return out
+}
+
+// outcome classifies a tool's result for Observe.
+func outcome(err error) string {
+	var consent *ConsentRequiredError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &consent) && consent.SignInAgain:
+		return "interaction_required"
+	case errors.As(err, &consent):
+		return "consent_required"
+	}
+	return "error"
 }

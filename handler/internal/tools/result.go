@@ -10,6 +10,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/audit"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/resource"
 )
 
@@ -66,11 +67,11 @@ func (r *registered) errorText(ctx context.Context, log *slog.Logger, err error)
 	var um interface{ UserMessage() string }
 	switch {
 	case errors.As(err, &consent) && consent.SignInAgain:
-		log.InfoContext(ctx, "tool needs a fresh sign-in", "permissions", consent.Permissions, "aadsts", consent.Detail)
+		oboRefused(ctx, log, "interaction_required", consent)
 		return "Microsoft Entra ID wants you to sign in again (for example with multi-factor authentication) before " +
 			title + " can act for you (" + consent.Detail + "). Sign out of this server in your MCP client and sign in again, then retry."
 	case errors.As(err, &consent):
-		log.InfoContext(ctx, "tool needs consent", "permissions", consent.Permissions)
+		oboRefused(ctx, log, "consent_required", consent)
 		return title + " needs your consent to " + strings.Join(consent.Permissions, ", ") +
 			", which Microsoft Entra ID does not have yet (AADSTS65001). Sign in to this server again from your MCP client to be asked for it. " +
 			"If your organization lets only administrators consent, an administrator can grant it for everyone at: " + consent.AdminConsentURL
@@ -93,4 +94,18 @@ func (r *registered) errorText(ctx context.Context, log *slog.Logger, err error)
 		log.ErrorContext(ctx, "tool failed", "err", err)
 		return title + " failed on the server; try again later."
 	}
+}
+
+// oboRefused records Entra's refusal of On-Behalf-Of as an audit event.
+func oboRefused(ctx context.Context, log *slog.Logger, code string, e *ConsentRequiredError) {
+	aadsts := e.Detail
+	if aadsts == "" && code == "consent_required" {
+		aadsts = "AADSTS65001"
+	}
+	clientID := ""
+	if ti, ok := resource.TokenInfoFrom(ctx); ok {
+		clientID = ti.ClientID
+	}
+	audit.Log(ctx, log, audit.UpstreamError, slog.String("stage", "obo"), slog.String("client_id", clientID),
+		slog.String("error", code), slog.String("aadsts", aadsts), slog.Any("permissions", e.Permissions))
 }

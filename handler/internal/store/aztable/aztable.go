@@ -38,6 +38,7 @@ type Store struct {
 	now     func() time.Time
 	timeout time.Duration
 	copts   *aztables.ClientOptions
+	rt      http.RoundTripper // WithTransport
 }
 
 // Option configures a Store.
@@ -54,6 +55,20 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 // (default: the retries of retryOptions). The store adds its try counter
 // to them.
 func WithClientOptions(o *aztables.ClientOptions) Option { return func(s *Store) { s.copts = o } }
+
+// WithTransport sends the store's requests through rt (the tracing
+// transport, package telemetry) instead of the SDK's own.
+func WithTransport(rt http.RoundTripper) Option { return func(s *Store) { s.rt = rt } }
+
+// options are the SDK options of s's client: clientOptions of its
+// WithClientOptions, through its WithTransport.
+func (s *Store) options() *aztables.ClientOptions {
+	o := clientOptions(s.copts)
+	if s.rt != nil {
+		o.Transport = &http.Client{Transport: s.rt}
+	}
+	return o
+}
 
 // newStore applies opts. The constructors make no network call: the table
 // is created by the first operation that finds it missing, so a cold start
@@ -76,7 +91,7 @@ func newStore(opts []Option) *Store {
 // (docs/architecture.md §7.3).
 func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, error) {
 	s := newStore(opts)
-	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), clientOptions(s.copts))
+	svc, err := aztables.NewServiceClientFromConnectionString(expandConnectionString(connStr), s.options())
 	if err != nil {
 		return nil, fmt.Errorf("aztable: %w", err)
 	}
@@ -91,7 +106,7 @@ func NewFromConnectionString(connStr, table string, opts ...Option) (*Store, err
 // needs NewFromConnectionString.
 func NewFromEndpoint(endpoint, table string, cred azcore.TokenCredential, opts ...Option) (*Store, error) {
 	s := newStore(opts)
-	c, err := aztables.NewClient(strings.TrimSuffix(endpoint, "/")+"/"+table, cred, clientOptions(s.copts))
+	c, err := aztables.NewClient(strings.TrimSuffix(endpoint, "/")+"/"+table, cred, s.options())
 	if err != nil {
 		return nil, fmt.Errorf("aztable: %w", err)
 	}

@@ -126,10 +126,13 @@ func (s *Store) indexPage(ctx context.Context, c purgeCursor, now time.Time, top
 }
 
 // visit purges the partition index entry e lists: it deletes the rows that
-// expired before now, at most budget of them, and returns how many. done is
-// false when the budget ran out first: e stays, to be visited again.
+// expired before now, at most budget of them, and returns how many records
+// it deleted (the rows of a grant index, list.go, are not records: they
+// use the budget but are not counted). done is false when the budget ran
+// out first: e stays, to be visited again.
 func (s *Store) visit(ctx context.Context, e listed, now time.Time, budget int) (n int, done bool, err error) {
 	target := e.rk
+	work := 0 // rows deleted, records or not
 	var next *[2]string
 	var earliest time.Time // of the rows that stay
 	rewritten := false
@@ -146,7 +149,7 @@ func (s *Store) visit(ctx context.Context, e listed, now time.Time, budget int) 
 				}
 				continue
 			}
-			if n >= budget {
+			if work >= budget {
 				return n, false, nil
 			}
 			d, err := s.deleteListed(ctx, r)
@@ -155,7 +158,10 @@ func (s *Store) visit(ctx context.Context, e listed, now time.Time, budget int) 
 			}
 			switch d {
 			case removed:
-				n++
+				work++
+				if !isGrantIndex(target) {
+					n++
+				}
 			case changed:
 				rewritten = true
 			}

@@ -41,6 +41,11 @@ const (
 	kindRefresh = "refresh"
 	kindCounter = "counter"
 	kindLease   = "lease"
+	kindBlock   = "block"
+	// The grant indexes (list.go): partitions listing a user's or a
+	// client's grants.
+	kindUserGrant   = "usergrant"
+	kindClientGrant = "clientgrant"
 
 	indexPrefix = "expires-"
 	indexShards = 16

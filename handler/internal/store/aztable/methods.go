@@ -110,11 +110,20 @@ func (s *Store) TakeCode(ctx context.Context, hash string) (store.Code, error) {
 	}
 }
 
+// CreateGrant writes the grant's index rows first, then the grant: an
+// index row whose grant never came is skipped (and deleted) by ListGrants,
+// while a grant without its rows could not be listed by its user.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
+	b, err := encodeGrant(g)
+	if err != nil {
+		return err
+	}
+	if err := s.putGrantIndex(ctx, g); err != nil { // each write with its own timeout
+		return err
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	b, err := encodeGrant(g)
-	return s.add(ctx, b, err)
+	return s.add(ctx, b, nil)
 }
 
 func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
@@ -145,10 +154,18 @@ func (s *Store) UpdateGrant(ctx context.Context, g store.Grant) error {
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	k := own(kindGrant, id)
 	tctx, cancel := s.withTimeout(ctx)
+	f, _, readErr := s.getAny(tctx, k, id, "ID")
 	err := s.del(tctx, k)
 	cancel()
 	if err != nil {
 		return err
+	}
+	if readErr == nil {
+		if g, err := decodeGrant(f); err == nil {
+			if err := s.deleteGrantIndex(ctx, g); err != nil {
+				return err
+			}
+		}
 	}
 	var next *[2]string
 	for {

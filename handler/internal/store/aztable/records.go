@@ -85,6 +85,7 @@ func encodeConsent(c store.Consent) (entity, error) {
 	p.str("ClientID", c.ClientID)
 	p.str("RedirectURI", c.RedirectURI)
 	p.str("Scope", c.Scope)
+	p.str("GrantID", c.GrantID)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
 	return p.entity(own(kindConsent, c.Key))
@@ -96,6 +97,7 @@ func decodeConsent(f *fields) (store.Consent, error) {
 		ClientID:    f.str("ClientID"),
 		RedirectURI: f.str("RedirectURI"),
 		Scope:       f.str("Scope"),
+		GrantID:     f.str("GrantID"),
 		CreatedAt:   f.time("CreatedAt"),
 		ExpiresAt:   f.time("ExpiresAt"),
 	}
@@ -112,6 +114,7 @@ func encodeCode(c store.Code) (entity, error) {
 	p.str("Scope", c.Scope)
 	p.str("GrantID", c.GrantID)
 	p.str("Subject", c.Subject)
+	p.str("Replaces", c.Replaces)
 	p.time("RedeemedAt", c.RedeemedAt)
 	p.time("CreatedAt", c.CreatedAt)
 	p.time("ExpiresAt", c.ExpiresAt)
@@ -128,6 +131,7 @@ func decodeCode(f *fields) (store.Code, error) {
 		Scope:         f.str("Scope"),
 		GrantID:       f.str("GrantID"),
 		Subject:       f.str("Subject"),
+		Replaces:      f.str("Replaces"),
 		RedeemedAt:    f.time("RedeemedAt"),
 		CreatedAt:     f.time("CreatedAt"),
 		ExpiresAt:     f.time("ExpiresAt"),
@@ -147,7 +151,9 @@ func encodeGrant(g store.Grant) (entity, error) {
 	p.str("Resource", g.Resource)
 	p.bin("Upstream", g.Upstream) // Edm.Binary, at most 64 KiB
 	p.time("UpstreamExpiresAt", g.UpstreamExpiresAt)
+	p.str("RedirectURI", g.RedirectURI)
 	p.time("CreatedAt", g.CreatedAt)
+	p.time("LastUsedAt", g.LastUsedAt)
 	p.time("ExpiresAt", g.ExpiresAt)
 	return p.entity(own(kindGrant, g.ID))
 }
@@ -164,7 +170,9 @@ func decodeGrant(f *fields) (store.Grant, error) {
 		Resource:          f.str("Resource"),
 		Upstream:          f.bin("Upstream"),
 		UpstreamExpiresAt: f.time("UpstreamExpiresAt"),
+		RedirectURI:       f.str("RedirectURI"),
 		CreatedAt:         f.time("CreatedAt"),
+		LastUsedAt:        f.time("LastUsedAt"),
 		ExpiresAt:         f.time("ExpiresAt"),
 	}
 	return g, f.err

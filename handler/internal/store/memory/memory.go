@@ -29,6 +29,7 @@ type Store struct {
 	refresh  map[string]store.RefreshToken
 	counters map[string]counter
 	leases   map[string]store.Lease
+	blocks   map[string]store.ClientBlock
 }
 
 type counter struct {
@@ -57,6 +58,7 @@ func New(opts ...Option) *Store {
 		refresh:  map[string]store.RefreshToken{},
 		counters: map[string]counter{},
 		leases:   map[string]store.Lease{},
+		blocks:   map[string]store.ClientBlock{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -53,6 +53,7 @@ func fullConsent(key string) store.Consent {
 		ClientID:    "client-1",
 		RedirectURI: "http://localhost:8080/cb",
 		Scope:       "mcp:tools",
+		GrantID:     "grant-of-" + key,
 		CreatedAt:   t0,
 		ExpiresAt:   t0.Add(30 * 24 * time.Hour),
 	}
@@ -68,6 +69,7 @@ func fullCode(hash string) store.Code {
 		Scope:         "mcp:tools",
 		GrantID:       "grant-1",
 		Subject:       "00000000-0000-0000-0000-000000000001",
+		Replaces:      "grant-0",
 		CreatedAt:     t0,
 		ExpiresAt:     t0.Add(time.Minute),
 	}
@@ -95,7 +97,9 @@ func fullGrant(id string) store.Grant {
 		Resource:          "https://mcp.example/mcp",
 		Upstream:          upstream(),
 		UpstreamExpiresAt: t0.Add(time.Hour),
+		RedirectURI:       "http://127.0.0.1:33418/callback",
 		CreatedAt:         t0,
+		LastUsedAt:        t0.Add(time.Minute),
 		ExpiresAt:         t0.Add(90 * 24 * time.Hour),
 	}
 }

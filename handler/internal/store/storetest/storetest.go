@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.S
 		{"Refresh", testRefresh},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"DeleteGrant", testDeleteGrant},
+		{"ListGrants", testListGrants},
+		{"ClientBlock", testClientBlock},
 		{"Expiry", testExpiry},
 		{"DeleteExpired", testDeleteExpired},
 		{"DeleteExpiredPaged", testDeleteExpiredPaged},
