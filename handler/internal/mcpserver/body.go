@@ -75,6 +75,7 @@ type readBody struct {
 	r    bytes.Reader
 	body []byte
 	err  error
+	msg  message // StepUp's decode of body, if it made one
 }
 
 func newReadBody(body []byte, err error) *readBody {

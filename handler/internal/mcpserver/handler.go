@@ -118,6 +118,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.transport.ServeHTTP(w, r)
 		return
 	}
+	var pre *message // StepUp's decode of the body, if it made one
+	if rb, ok := r.Body.(*readBody); ok {
+		pre = &rb.msg
+	}
 	body, err := h.limit.read(w, r)
 	if errors.Is(err, errAnswered) {
 		return
@@ -131,7 +135,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw := &streamWriter{ResponseWriter: w, guard: streamGuard{ctx: ctx, cancel: cancel, ended: h.ended, every: h.every}}
 		w, flusher = sw, sw
 	}
-	if err != nil || !h.lean || !canStream || !h.leanRequest(r.Header, body) {
+	if err != nil || !h.lean || !canStream || !h.leanRequest(r.Header, body, pre) {
 		// mcp-go reads the same bytes (and the same read error) and
 		// decides; nothing has been written yet.
 		r = r.WithContext(ctx)

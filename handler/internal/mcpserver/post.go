@@ -23,8 +23,9 @@ var leanMethods = map[string]bool{"tools/call": true, "tools/list": true, "ping"
 // (not a notification or response) for a lean method (tools/call only of a
 // kit tool), in a protocol era before 2026-07-28 (no _meta, no modern
 // Mcp-Protocol-Version), without a session id. Anything else, including
-// every malformed request, is left to mcp-go.
-func (h *Handler) leanRequest(hdr http.Header, body []byte) bool {
+// every malformed request, is left to mcp-go. pre is StepUp's decode of
+// body when it made one (nil or undecoded: decoded here).
+func (h *Handler) leanRequest(hdr http.Header, body []byte, pre *message) bool {
 	if mt, _, err := mime.ParseMediaType(hdr.Get("Content-Type")); err != nil || mt != "application/json" {
 		return false
 	}
@@ -34,25 +35,16 @@ func (h *Handler) leanRequest(hdr http.Header, body []byte) bool {
 	if hdr.Get(server.HeaderKeySessionID) != "" {
 		return false
 	}
-	var m struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  string          `json:"method"`
-		Result  json.RawMessage `json:"result"`
-		Error   json.RawMessage `json:"error"`
-		Params  *struct {
-			Name string          `json:"name"`
-			Meta json.RawMessage `json:"_meta"`
-		} `json:"params"`
+	m := pre
+	if m == nil || m.state == undecoded {
+		m = new(message)
+		m.decode(body)
 	}
-	if json.Unmarshal(body, &m) != nil || m.JSONRPC != mcp.JSONRPC_VERSION || !leanMethods[m.Method] ||
-		len(m.ID) == 0 || string(m.ID) == "null" || m.Result != nil || m.Error != nil {
+	if m.state != decoded || m.JSONRPC != mcp.JSONRPC_VERSION || !leanMethods[m.Method] ||
+		len(m.ID) == 0 || string(m.ID) == "null" || m.Result != nil || m.Error != nil || m.Params.Meta != nil {
 		return false
 	}
-	if m.Params != nil && m.Params.Meta != nil {
-		return false
-	}
-	return m.Method != "tools/call" || (m.Params != nil && h.kitTools[m.Params.Name])
+	return m.Method != "tools/call" || h.kitTools[m.Params.Name]
 }
 
 // serveLean is mcp-go's stateless POST handling for a request leanRequest

@@ -30,8 +30,14 @@ func sameAnswer(t *testing.T, h *Handler, lean bool, req func() *http.Request) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := h.leanRequest(r.Header, body); got != lean {
+	if got := h.leanRequest(r.Header, body, nil); got != lean {
 		t.Fatalf("leanRequest = %v, want %v", got, lean)
+	}
+	// The same decision on StepUp's decode of the body, when it makes one.
+	var pre message
+	calledTools(body, &pre)
+	if got := h.leanRequest(r.Header, body, &pre); got != lean {
+		t.Fatalf("leanRequest on StepUp's decode (%v) = %v, want %v", pre.state, got, lean)
 	}
 	want, got := httptest.NewRecorder(), httptest.NewRecorder()
 	h.transport.ServeHTTP(want, req())

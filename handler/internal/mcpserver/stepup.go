@@ -60,8 +60,9 @@ func StepUp(p ScopePolicy, ch resource.Challenge, maxBody int64, logger *slog.Lo
 			// The next handler reads the same bytes, and the same read error
 			// (a disconnect): mcp-go refuses a body it cannot read whole, so
 			// no tool runs on a partial one.
-			r.Body = newReadBody(body, err)
-			tools := calledTools(body)
+			rb := newReadBody(body, err)
+			r.Body = rb
+			tools := calledTools(body, &rb.msg)
 			var required []string
 			for _, t := range tools {
 				need, known := p.Required(t)
@@ -103,8 +104,9 @@ func (p ScopePolicy) challengeScope(ch resource.Challenge, granted, required []s
 // of messages, calls. It decodes with encoding/json, as mcp-go does, so
 // both read the same method and name (case-insensitive keys, the last of
 // duplicate keys). A message either cannot read is not a call mcp-go
-// would run, so it names no tool here.
-func calledTools(body []byte) []string {
+// would run, so it names no tool here. A body that is one message it
+// decodes into single, for Handler to reuse.
+func calledTools(body []byte, single *message) []string {
 	// The cheap path: without a backslash no JSON string can spell
 	// tools/call in escapes, so a body that does not contain it literally
 	// calls no tool.
@@ -112,22 +114,21 @@ func calledTools(body []byte) []string {
 		return nil
 	}
 	body = bytes.TrimSpace(body)
-	msgs := []json.RawMessage{body}
-	if len(body) > 0 && body[0] == '[' {
-		if json.Unmarshal(body, &msgs) != nil {
-			return nil
+	if len(body) == 0 || body[0] != '[' {
+		if single.decode(body) && single.Method == "tools/call" {
+			return []string{single.Params.Name}
 		}
+		return nil
+	}
+	var msgs []json.RawMessage
+	if json.Unmarshal(body, &msgs) != nil {
+		return nil
 	}
 	var names []string
-	for _, m := range msgs {
-		var call struct {
-			Method string `json:"method"`
-			Params struct {
-				Name string `json:"name"`
-			} `json:"params"`
-		}
-		if json.Unmarshal(m, &call) == nil && call.Method == "tools/call" && !slices.Contains(names, call.Params.Name) {
-			names = append(names, call.Params.Name)
+	for _, raw := range msgs {
+		var m message
+		if m.decode(raw) && m.Method == "tools/call" && !slices.Contains(names, m.Params.Name) {
+			names = append(names, m.Params.Name)
 		}
 	}
 	return names

@@ -184,7 +184,7 @@ func FuzzCalledTools(f *testing.F) {
 		if json.Unmarshal([]byte(body), &req) != nil {
 			return
 		}
-		if got := calledTools([]byte(body)); !slices.Contains(got, req.Params.Name) {
+		if got := calledTools([]byte(body), new(message)); !slices.Contains(got, req.Params.Name) {
 			t.Fatalf("mcp-go calls %q, calledTools found %q", req.Params.Name, got)
 		}
 	})
