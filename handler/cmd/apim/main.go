@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/apimemu"
 )
@@ -121,16 +122,9 @@ func run() error {
 func fetchClient(caFile string) (*http.Client, error) {
 	t := &http.Transport{Proxy: nil}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := entra.RootsWithCAFile(caFile)
 		if err != nil {
 			return nil, err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s: no PEM certificate", caFile)
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}

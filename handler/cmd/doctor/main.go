@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"time"
+
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/doctor"
 )
@@ -88,16 +89,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func httpClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := entra.RootsWithCAFile(caFile)
 		if err != nil {
 			return nil, err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 		}
 		if tr.TLSClientConfig == nil {
 			tr.TLSClientConfig = &tls.Config{}

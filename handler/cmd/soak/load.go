@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/cluster"
+	"github.com/azure-mcp/entra-mcp-functions/handler/internal/entra"
 	"github.com/azure-mcp/entra-mcp-functions/handler/internal/headless"
 )
 
@@ -27,12 +26,13 @@ type soak struct {
 
 var upns = []string{"AdeleV@contoso.example", "AlexW@contoso.example", "MeganB@contoso.example"}
 
-func newSoak(c *cluster.Cluster, users int, think time.Duration) *soak {
+func newSoak(c *cluster.Cluster, users int, think time.Duration) (*soak, error) {
 	st := newStats(c.URL)
 	front := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
-	pem, _ := os.ReadFile(c.CAFile)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	pool, err := entra.RootsWithCAFile(c.CAFile)
+	if err != nil {
+		return nil, err
+	}
 	emu := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 16}
 	counted := st.counting(front)
 	browser := roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -41,7 +41,7 @@ func newSoak(c *cluster.Cluster, users int, think time.Duration) *soak {
 		}
 		return counted.RoundTrip(r)
 	})
-	return &soak{c: c, users: users, think: think, api: &http.Client{Timeout: 30 * time.Second, Transport: counted}, browser: browser, st: st}
+	return &soak{c: c, users: users, think: think, api: &http.Client{Timeout: 30 * time.Second, Transport: counted}, browser: browser, st: st}, nil
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -90,7 +90,10 @@ func run(ctx context.Context, args []string, out io.Writer) (bool, error) {
 	(&printer{w: out}).printf("soak: %d instances behind %s, one Azurite table, %d users (%v between requests), %v\n",
 		cfg.instances, c.URL, cfg.users, cfg.think, cfg.duration)
 
-	s := newSoak(c, cfg.users, cfg.think)
+	s, err := newSoak(c, cfg.users, cfg.think)
+	if err != nil {
+		return false, err
+	}
 	mem := watchMemory(c, 10*time.Second)
 	lctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	s.run(lctx)

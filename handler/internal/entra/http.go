@@ -80,6 +80,18 @@ func readCertificates(file string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
+// RootsWithCAFile is the system pool plus the PEM certificates of caFile,
+// loaded now: for the command-line tools (the doctor, the APIM stand-in, the
+// soak), where start-up cost does not matter. The handler itself uses
+// NewHTTPClient, which defers the system pool to the first request.
+func RootsWithCAFile(caFile string) (*x509.CertPool, error) {
+	extra, err := readCertificates(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return systemRootsWith(extra), nil
+}
+
 // systemRootsWith is the system pool plus extra (extra alone where the
 // system has no pool).
 func systemRootsWith(extra []*x509.Certificate) *x509.CertPool {
